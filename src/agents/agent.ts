@@ -1,0 +1,49 @@
+import type { Usage } from '../log/events.ts';
+
+/**
+ * The contract every agent adapter implements (version 1). One call starts one fresh session: the agent
+ * gets a prompt, a working directory and an environment, works, and ends. The harness owns everything
+ * around it: time limits, the process group, evidence, verification.
+ */
+export interface AgentSessionOptions {
+  readonly prompt: string;
+  readonly cwd: string;
+  /** The complete environment of the agent process (the harness decides what it inherits). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  /** Where the session's full transcript goes (evidence). */
+  readonly transcriptPath: string;
+  /** A scratch folder outside the workspace the session may use (prompt file, handoff note). */
+  readonly sessionDir: string;
+  /** Called once the agent process exists, with its pid (recorded so a crashed harness can reap it). */
+  readonly onStart?: (pid: number) => void;
+}
+
+export type AgentSessionStatus = 'completed' | 'failed' | 'timed-out' | 'aborted';
+
+export interface AgentSessionResult {
+  readonly status: AgentSessionStatus;
+  readonly exitCode: number | null;
+  readonly durationMs: number;
+  readonly usage: Usage;
+  readonly transcriptPath: string;
+  /** The worker's handoff note: what it did, what is next. */
+  readonly finalMessage: string;
+  /** Why the session failed, when it did. */
+  readonly error: string | undefined;
+}
+
+export interface Agent {
+  readonly specificationVersion: 'agent-v1';
+  /** Stable name for logs, e.g. "command", "scripted", "claude-code". */
+  readonly id: string;
+  startSession(options: AgentSessionOptions): Promise<AgentSessionResult>;
+}
+
+/** The line a worker ends its final message with to claim the whole goal is met. It is only a hint. */
+export const claimDoneMarker = 'CLAIM: DONE';
+
+export function claimsDone(finalMessage: string): boolean {
+  return finalMessage.split('\n').some((line) => line.trim().toUpperCase() === claimDoneMarker);
+}

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatonError } from '../errors.ts';
+import { emptyUsage } from '../log/reducer.ts';
+import { describeProcessEnd, runProcess } from '../util/run-process.ts';
+import { tail } from '../util/text.ts';
+import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
+import type { CommandLine } from '../config/resolve.ts';
+
+export interface CommandAgentOptions {
+  readonly command: CommandLine;
+  readonly prompt: 'stdin' | 'file' | 'argument';
+  readonly env?: Readonly<Record<string, string>>;
+  readonly id?: string;
+}
+
+const finalMessageChars = 4_000;
+
+function withPromptFile(
+  command: CommandLine,
+  promptFile: string,
+  mode: CommandAgentOptions['prompt'],
+  prompt: string,
+): CommandLine {
+  if (typeof command === 'string') {
+    const replaced = command.replaceAll('{promptFile}', promptFile);
+    if (mode !== 'argument') return replaced;
+    return `${replaced} "$(cat '${promptFile.replaceAll("'", "'\\''")}')"`;
+  }
+  const replaced = command.map((part) => part.replaceAll('{promptFile}', promptFile));
+  return mode === 'argument' ? [...replaced, prompt] : replaced;
+}
+
+/**
+ * Any program as an agent. The prompt arrives on stdin, in a file (BATON_PROMPT_FILE, or `{promptFile}`
+ * in the command), or as the last argument. The handoff note is what the agent wrote to
+ * BATON_HANDOFF_FILE, or else the tail of its stdout.
+ */
+export function createCommandAgent(options: CommandAgentOptions): Agent {
+  return {
+    specificationVersion: 'agent-v1',
+    id: options.id ?? 'command',
+    async startSession(session: AgentSessionOptions): Promise<AgentSessionResult> {
+      const promptFile = join(session.sessionDir, 'prompt.md');
+      const handoffFile = join(session.sessionDir, 'handoff.md');
+      writeFileSync(promptFile, session.prompt);
+      const result = await runProcess({
+        command: withPromptFile(options.command, promptFile, options.prompt, session.prompt),
+        cwd: session.cwd,
+        env: {
+          ...session.env,
+          ...options.env,
+          BATON_PROMPT_FILE: promptFile,
+          BATON_HANDOFF_FILE: handoffFile,
+        },
+        timeoutMs: session.timeoutMs,
+        signal: session.signal,
+        outputFile: session.transcriptPath,
+        ...(options.prompt === 'stdin' ? { stdin: session.prompt } : {}),
+        ...(session.onStart === undefined ? {} : { onStart: session.onStart }),
+      });
+      if (result.spawnError !== undefined) {
+        const program = typeof options.command === 'string' ? options.command : options.command[0];
+        throw new BatonError(
+          `the agent command could not be started (${result.spawnError}): ${program ?? ''}`,
+          {
+            code: 'AGENT_MISSING',
+            fix: 'install the agent program or correct agent.command in baton.yaml; nothing was changed',
+          },
+        );
+      }
+      if (result.exitCode === 127 && /not found|No such file/i.test(result.output)) {
+        throw new BatonError(`the agent command was not found: ${tail(result.output.trim(), 300)}`, {
+          code: 'AGENT_MISSING',
+          fix: 'install the agent program or correct agent.command in baton.yaml; nothing was changed',
+        });
+      }
+      const handoff = existsSync(handoffFile) ? readFileSync(handoffFile, 'utf8') : '';
+      const finalMessage = tail((handoff.trim() === '' ? result.stdout : handoff).trim(), finalMessageChars);
+      const status = result.timedOut
+        ? 'timed-out'
+        : result.aborted
+          ? 'aborted'
+          : result.exitCode === 0
+            ? 'completed'
+            : 'failed';
+      return {
+        status,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        usage: emptyUsage,
+        transcriptPath: session.transcriptPath,
+        finalMessage,
+        error: status === 'completed' ? undefined : `agent ${describeProcessEnd(result)}`,
+      };
+    },
+  };
+}

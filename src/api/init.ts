@@ -1,0 +1,178 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Agent } from '../agents/agent.ts';
+import { BatonError, exitCodes } from '../errors.ts';
+import {
+  changedPaths,
+  commitAll,
+  excludeLocally,
+  headCommit,
+  initRepository,
+  isGitRepository,
+  isTopLevel,
+} from '../git/git.ts';
+import { buildInitializerPrompt } from '../loop/initializer-prompt.ts';
+import { readFeatureList, writeFeatureList, type FeatureList } from '../workspace/features.ts';
+import { harnessDir, harnessDirName, stateFiles } from '../workspace/paths.ts';
+import { renderTemplates, starterFeatures } from '../workspace/templates.ts';
+
+export interface InitOptions {
+  readonly workspace: string;
+  readonly goal: string;
+  /** Runs an initializer session that writes SPEC.md, FEATURES.json and the plan. */
+  readonly agent?: Agent;
+  /** The agent section of baton.yaml, as YAML text (e.g. from `--agent "<command>"`). */
+  readonly agentYaml?: string;
+  readonly oraclesYaml?: string;
+  /** Names of oracles (defined in oraclesYaml) that must pass for the run to be done. */
+  readonly doneOracles?: readonly string[];
+  /** Use this checklist instead of the starter one (no initializer needed). */
+  readonly features?: FeatureList;
+  readonly smokeCommand?: string;
+  /** Overwrite state files that already exist. */
+  readonly force?: boolean;
+  readonly maxInitializerAttempts?: number;
+  readonly initializerTimeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+}
+
+export interface InitResult {
+  readonly workspace: string;
+  readonly commit: string;
+  readonly written: readonly string[];
+  readonly kept: readonly string[];
+  readonly featureCount: number;
+  readonly initializer: {
+    readonly attempts: number;
+    readonly rejected: readonly (readonly string[])[];
+  } | null;
+}
+
+async function runInitializer(
+  options: InitOptions,
+  agent: Agent,
+  workspace: string,
+): Promise<InitResult['initializer']> {
+  const maxAttempts = options.maxInitializerAttempts ?? 3;
+  const rejected: string[][] = [];
+  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    const evidence = join(harnessDir(workspace), 'init', `attempt-${attempt}`);
+    mkdirSync(evidence, { recursive: true });
+    const prompt = buildInitializerPrompt({ goal: options.goal, attempt, problems: rejected.at(-1) ?? [] });
+    writeFileSync(join(evidence, 'prompt.md'), prompt);
+    const sessionDir = mkdtempSync(join(tmpdir(), 'baton-init-'));
+    try {
+      const session = await agent.startSession({
+        prompt,
+        cwd: workspace,
+        env: { ...(options.env ?? process.env), BATON_WORKSPACE: workspace, BATON_ITERATION: '0' },
+        timeoutMs: options.initializerTimeoutMs ?? 30 * 60_000,
+        signal: options.signal ?? new AbortController().signal,
+        transcriptPath: join(evidence, 'transcript.log'),
+        sessionDir,
+      });
+      writeFileSync(join(evidence, 'handoff.md'), session.finalMessage);
+    } finally {
+      rmSync(sessionDir, { recursive: true, force: true });
+    }
+    const result = readFeatureList(workspace);
+    const problems = result.ok
+      ? result.list.features.length === 0
+        ? ['FEATURES.json has no features: list at least one, each with a verify command']
+        : []
+      : [...result.problems];
+    if (problems.length === 0 && result.ok) {
+      // Whatever the initializer wrote, nothing starts out passing: only the harness flips a status.
+      writeFeatureList(workspace, {
+        ...result.list,
+        features: result.list.features.map((feature) => ({
+          ...feature,
+          status: 'failing' as const,
+          evidence: null,
+        })),
+      });
+      return { attempts: attempt, rejected };
+    }
+    writeFileSync(join(evidence, 'rejected.txt'), `${problems.join('\n')}\n`);
+    rejected.push(problems);
+  }
+  throw new BatonError(
+    `the initializer wrote no valid FEATURES.json in ${maxAttempts} attempts; last problems: ${(rejected.at(-1) ?? []).join('; ')}`,
+    {
+      code: 'INITIALIZER_FAILED',
+      fix: 'fix FEATURES.json by hand (its prompts and transcripts are in .baton/init/), then commit the workspace; nothing was deleted',
+    },
+  );
+}
+
+/** Turn a goal into durable state: the state files, baton.yaml and a git baseline. */
+export async function runInit(options: InitOptions): Promise<InitResult> {
+  const workspace = resolve(options.workspace);
+  if (options.goal.trim() === '') {
+    throw new BatonError('the goal is empty', {
+      code: 'GOAL_EMPTY',
+      fix: 'pass the goal as text or with --goal-file <file>',
+      exitCode: exitCodes.usage,
+    });
+  }
+  mkdirSync(workspace, { recursive: true });
+  if (!(await isGitRepository(workspace)) || !(await isTopLevel(workspace))) await initRepository(workspace);
+  else if ((await headCommit(workspace)) !== null && (await changedPaths(workspace)).length > 0) {
+    throw new BatonError(`${workspace} has uncommitted changes`, {
+      code: 'DIRTY_TREE',
+      fix: 'commit or stash them first (git stash -u), so the baseline commit holds only what baton writes',
+      exitCode: exitCodes.usage,
+    });
+  }
+  if (!options.force && existsSync(join(workspace, stateFiles.config))) {
+    throw new BatonError(`${workspace} already has a ${stateFiles.config}`, {
+      code: 'ALREADY_INITIALISED',
+      fix: 'run `baton run` to continue, or `baton init --force` to write the state files again',
+      exitCode: exitCodes.usage,
+    });
+  }
+  const features = options.features ?? starterFeatures(options.goal);
+  const files = renderTemplates({
+    goal: options.goal,
+    agentYaml: options.agentYaml,
+    oraclesYaml: options.oraclesYaml,
+    smokeCommand: options.smokeCommand ?? 'git rev-parse --verify HEAD >/dev/null',
+    features,
+    doneOracles: options.doneOracles ?? [],
+  });
+  const written: string[] = [];
+  const kept: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(workspace, name);
+    if (existsSync(path) && !options.force && name !== stateFiles.config) {
+      kept.push(name);
+      continue;
+    }
+    writeFileSync(path, content);
+    written.push(name);
+  }
+  chmodSync(join(workspace, stateFiles.init), 0o755);
+  await excludeLocally(workspace, `/${harnessDirName}/`);
+
+  const initializer =
+    options.agent !== undefined && options.features === undefined
+      ? await runInitializer(options, options.agent, workspace)
+      : null;
+  const list = readFeatureList(workspace);
+  const commit =
+    (await commitAll(
+      workspace,
+      `baton: baseline for "${options.goal.trim().split('\n')[0]?.slice(0, 72) ?? ''}"`,
+    )) ?? (await headCommit(workspace));
+  if (commit === null) throw new Error('the baseline commit was not created');
+  return {
+    workspace,
+    commit,
+    written,
+    kept,
+    featureCount: list.ok ? list.list.features.length : 0,
+    initializer,
+  };
+}

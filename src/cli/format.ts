@@ -1,0 +1,116 @@
+import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
+import type { RunEvent } from '../log/events.ts';
+import type { IterationSummary, RunState } from '../log/reducer.ts';
+import { formatDurationMs } from '../util/duration.ts';
+import { clip as head, firstLine, plural } from '../util/text.ts';
+
+const short = (commit: string): string => commit.slice(0, 8);
+
+/** One line (or a few) per event, for logs and terminals that are not a TTY. */
+export function formatEvent(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'run.started':
+      return `baton run ${event.runId}\n  goal: ${head(event.goal, 160)}\n  ${plural(event.featuresTotal, 'feature')}, ${event.featuresPassing} passing; budgets: ${plural(event.budgets.iterations, 'iteration')}, ${formatDurationMs(event.budgets.wallClockMs)}, stop after ${event.budgets.noProgressIterations} without progress`;
+    case 'iteration.started':
+      return `\niteration ${event.iteration}`;
+    case 'smoke.ended':
+      return event.result === null
+        ? undefined
+        : `  smoke    ${event.result.passed ? 'ok' : `FAILING (${event.result.ended})`}`;
+    case 'agent.started':
+      return `  agent    ${event.agent} started${event.pid === null ? '' : ` (pid ${event.pid})`}`;
+    case 'agent.ended':
+      return `  agent    ${event.status} in ${formatDurationMs(event.durationMs)}${event.finalMessage.trim() === '' ? '' : `: "${head(firstLine(event.finalMessage), 110)}"`}${event.claimedDone ? '\n  claim    the worker says the goal is met' : ''}`;
+    case 'features.rejected':
+      return event.problems.map((problem) => `  guard    ${problem}`).join('\n');
+    case 'commit.created':
+      return `  commit   ${short(event.commit)} (${event.purpose === 'work' ? "the worker's changes" : 'statuses and progress'})`;
+    case 'verify.ended':
+      return `  verify   ${event.checks.map((check) => `${check.name} ${check.passed ? '✓' : '✗'}`).join('  ')}`;
+    case 'tree.polluted':
+      return `  guard    left uncommitted: ${event.paths.slice(0, 5).join(', ')}${event.stash === null ? '' : ` (stashed as ${short(event.stash)})`}`;
+    case 'judge.ended':
+      return `  judge    ${event.verdict.claimRejected ? 'CLAIM REJECTED. ' : ''}${head(event.verdict.reason, 300)}`;
+    case 'checkpoint.created':
+      return `  saved    checkpoint ${event.tag} at ${short(event.commit)}`;
+    case 'iteration.ended':
+      return `  result   ${event.progressed ? 'progress' : 'no progress'}: ${event.featuresPassing}/${event.featuresTotal} features passing${event.regressed.length > 0 ? `; REGRESSED ${event.regressed.join(', ')}` : ''} (${formatDurationMs(event.durationMs)})`;
+    case 'run.stopped':
+      return `\nstopped: ${event.reason}: ${event.message} (exit ${event.exitCode})`;
+  }
+}
+
+function outcomeOf(entry: IterationSummary): string {
+  if (entry.endedAt === null) return 'running';
+  if (entry.verdict?.done === true) return 'DONE';
+  if (entry.verdict?.claimRejected === true) return 'claim rejected';
+  if (entry.regressed.length > 0) return 'regressed';
+  return entry.progressed ? 'progress' : 'no progress';
+}
+
+/** The timeline of a run: one row per iteration. */
+export function formatTimeline(state: RunState): string {
+  const rows = state.iterations.map((entry) => {
+    const features =
+      entry.featuresPassing === null ? '   ' : `${entry.featuresPassing}/${entry.featuresTotal ?? '?'}`;
+    const duration = entry.durationMs === null ? '' : formatDurationMs(entry.durationMs);
+    return `  ${String(entry.iteration).padStart(4)}  ${outcomeOf(entry).padEnd(14)} ${features.padEnd(7)} ${duration.padEnd(7)} ${head(entry.summary.replace(/^[^:]*: /, ''), 90)}`;
+  });
+  const header = `  iter  outcome        passing duration summary`;
+  const stop =
+    state.stop === null
+      ? `  (running: ${state.status})`
+      : `  stopped: ${state.stop.reason} (exit ${state.stop.exitCode})`;
+  return [`run ${state.runId ?? '?'}`, header, ...rows, stop].join('\n');
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  const state = report.state;
+  if (state === null) {
+    lines.push('no run yet (start one with `baton run`)');
+  } else {
+    lines.push(
+      `run ${report.runId ?? '?'}: ${state.status}${state.stop === null ? '' : ` (${state.stop.reason})`}`,
+    );
+    lines.push(
+      `  iterations: ${state.iterationsCompleted}${state.budgets === null ? '' : ` of ${state.budgets.iterations}`}${state.currentIteration === null ? '' : `, iteration ${state.currentIteration} in progress`}`,
+    );
+    lines.push(`  features passing: ${state.featuresPassing}/${state.featuresTotal}`);
+    lines.push(`  iterations without progress: ${state.noProgressStreak}`);
+    if (state.lastCheckpoint !== null) {
+      lines.push(
+        `  last checkpoint: ${state.lastCheckpoint.tag} (${state.lastCheckpoint.commit.slice(0, 8)})`,
+      );
+    }
+    if (state.lastVerdict !== null) lines.push(`  last verdict: ${head(state.lastVerdict.reason, 300)}`);
+    if (state.stop !== null) lines.push(`  stop: ${state.stop.message}`);
+  }
+  if (report.featureProblems.length > 0) lines.push(`  FEATURES.json: ${report.featureProblems.join('; ')}`);
+  for (const feature of report.features) {
+    lines.push(`  ${feature.status === 'passing' ? '✓' : '✗'} ${feature.id}  ${head(feature.title, 90)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatIteration(evidence: IterationEvidence): string {
+  const entry = evidence.summary;
+  const parts = [
+    `iteration ${entry.iteration} of run ${evidence.runId}: ${outcomeOf(entry)}`,
+    `  evidence folder: ${evidence.directory}`,
+    `  agent: ${entry.agentStatus ?? '?'}${entry.claimedDone ? ' (claimed done)' : ''}`,
+    `  commits: ${entry.commits.map(short).join(', ') || 'none'}${entry.checkpoint === null ? '' : `; checkpoint ${entry.checkpoint}`}`,
+    `  failing checks: ${entry.failedChecks.join(', ') || 'none'}`,
+    `  verdict: ${entry.verdict?.reason ?? '?'}`,
+    '',
+    '--- handoff note ---',
+    evidence.handoff.trim() || '(none)',
+    '',
+    '--- diff ---',
+    evidence.diff.trim() || '(no changes)',
+  ];
+  for (const check of evidence.checks) {
+    parts.push('', `--- ${check.file} ---`, head(check.output.trim(), 4_000) || '(no output)');
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { BatonError, describeError, exitCodes } from '../errors.ts';
+import { runInit } from '../api/init.ts';
+import { runLoop } from '../api/run.ts';
+import { runDemo } from '../api/demo.ts';
+import { readRun, showIteration, status } from '../api/inspect.ts';
+import type { RunEvent } from '../log/events.ts';
+import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
+
+interface Output {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const processOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+function workspaceOption(): Option {
+  return new Option('-C, --workspace <dir>', 'the workspace (default: the current directory)').default('.');
+}
+
+function eventPrinter(json: boolean, output: Output): (event: RunEvent) => void {
+  return (event) => {
+    if (json) output.out(JSON.stringify(event));
+    else {
+      const line = formatEvent(event);
+      if (line !== undefined) output.out(line);
+    }
+  };
+}
+
+/** Build the CLI. It parses flags, calls the library and formats what comes back; nothing more. */
+export function createProgram(
+  output: Output = processOutput,
+  setExitCode: (code: number) => void = (code) => (process.exitCode = code),
+): Command {
+  const program = new Command('baton')
+    .description(
+      'Keep coding agents working unattended: fresh sessions, durable state, a judge that is not the worker.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('init')
+    .description(
+      'turn a goal into durable state: SPEC.md, FEATURES.json, plan, progress, AGENTS.md, init.sh, baton.yaml, a git baseline',
+    )
+    .argument('[goal]', 'the goal, as text')
+    .option('--goal-file <file>', 'read the goal from a file')
+    .option('--agent <command>', 'the worker agent command to write into baton.yaml')
+    .option('--force', 'write the state files again even if they exist')
+    .addOption(workspaceOption())
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        goalText: string | undefined,
+        flags: { goalFile?: string; agent?: string; force?: boolean; workspace: string; json?: boolean },
+      ) => {
+        const goal = flags.goalFile === undefined ? (goalText ?? '') : readFileSync(flags.goalFile, 'utf8');
+        const result = await runInit({
+          workspace: resolve(flags.workspace),
+          goal,
+          ...(flags.agent === undefined
+            ? {}
+            : {
+                agentYaml: `agent:\n  type: command\n  command: ${JSON.stringify(flags.agent)}\n  prompt: stdin\n  timeout: 30m`,
+              }),
+          force: flags.force === true,
+        });
+        if (flags.json === true) output.out(JSON.stringify(result, null, 2));
+        else {
+          output.out(`initialised ${result.workspace} at ${result.commit.slice(0, 8)}`);
+          output.out(
+            `  wrote: ${result.written.join(', ')}${result.kept.length > 0 ? `; kept existing: ${result.kept.join(', ')}` : ''}`,
+          );
+          output.out(`  ${result.featureCount} feature(s) in FEATURES.json, all failing`);
+          output.out(
+            'next: edit FEATURES.json (each feature needs a verify command) and the agent in baton.yaml, then `baton run`',
+          );
+        }
+      },
+    );
+
+  program
+    .command('run')
+    .description('run the loop: fresh agent sessions until the judge says done or a budget stops it')
+    .addOption(workspaceOption())
+    .option('--json', 'print every event as a JSON line')
+    .action(async (flags: { workspace: string; json?: boolean }) => {
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        controller.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const result = await runLoop({
+          workspace: resolve(flags.workspace),
+          signal: controller.signal,
+          onEvent: eventPrinter(flags.json === true, output),
+        });
+        setExitCode(result.stop.exitCode);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  program
+    .command('status')
+    .description('where the run stands: iterations, features passing, last verdict, stop reason')
+    .addOption(workspaceOption())
+    .option('--json', 'print as JSON')
+    .action((flags: { workspace: string; json?: boolean }) => {
+      const report = status(resolve(flags.workspace));
+      output.out(flags.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
+    });
+
+  program
+    .command('log')
+    .description('the timeline of a run, one row per iteration')
+    .addOption(workspaceOption())
+    .option('--run <id>', 'a run id (default: the newest)')
+    .option('--json', 'print as JSON')
+    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+      const record = readRun(resolve(flags.workspace), flags.run);
+      if (flags.json === true) {
+        output.out(
+          JSON.stringify(
+            {
+              runId: record.runId,
+              tornTail: record.tornTail,
+              stop: record.state.stop,
+              iterations: record.state.iterations,
+            },
+            null,
+            2,
+          ),
+        );
+      } else output.out(formatTimeline(record.state));
+    });
+
+  program
+    .command('show')
+    .description("one iteration's evidence: prompt, transcript, diff, check output, verdict")
+    .argument('<iteration>', 'the iteration number')
+    .addOption(workspaceOption())
+    .option('--run <id>', 'a run id (default: the newest)')
+    .option('--json', 'print as JSON')
+    .action((iterationText: string, flags: { workspace: string; run?: string; json?: boolean }) => {
+      const iteration = Number(iterationText);
+      if (!Number.isInteger(iteration) || iteration < 1) {
+        throw new BatonError(`"${iterationText}" is not an iteration number`, {
+          code: 'USAGE',
+          fix: 'pass a whole number from `baton log`, e.g. baton show 3',
+          exitCode: exitCodes.usage,
+        });
+      }
+      const evidence = showIteration(resolve(flags.workspace), iteration, flags.run);
+      output.out(flags.json === true ? JSON.stringify(evidence, null, 2) : formatIteration(evidence));
+    });
+
+  program
+    .command('demo')
+    .description('run the offline demo: an example project, a scripted worker, the real loop and judge')
+    .option('--dir <dir>', 'create the example project here (default: a temporary folder)')
+    .option('--json', 'print every event as a JSON line')
+    .action(async (flags: { dir?: string; json?: boolean }) => {
+      const json = flags.json === true;
+      if (!json) {
+        output.out(
+          'baton demo: a scripted worker builds "textkit" (4 features, a real node:test suite) in a fresh git repo.',
+        );
+        output.out('It makes honest progress, but once claims to be done too early: watch the judge.\n');
+      }
+      const result = await runDemo({
+        ...(flags.dir === undefined ? {} : { directory: resolve(flags.dir) }),
+        onEvent: eventPrinter(json, output),
+      });
+      if (!json) {
+        output.out(`\n${formatTimeline(result.state)}`);
+        const rejected = result.state.iterations.filter(
+          (entry) => entry.verdict?.claimRejected === true,
+        ).length;
+        output.out(
+          `\nverdict: ${result.stop.reason === 'done' ? 'done' : `not done (${result.stop.reason})`}: ${result.stop.message}`,
+        );
+        output.out(`early claims rejected by the judge: ${rejected}`);
+        output.out(
+          `workspace: ${result.workspace}  (try: baton log -C ${result.workspace}; baton show 3 -C ${result.workspace})`,
+        );
+      }
+      setExitCode(result.stop.exitCode);
+    });
+
+  return program;
+}
+
+/** Run the CLI with argv; every failure becomes a message that names the fix, and an exit code. */
+export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let exitCode = 0;
+  const program = createProgram(output, (code) => {
+    exitCode = code;
+  });
+  program.configureOutput({
+    writeOut: (text) => {
+      output.out(text.trimEnd());
+    },
+    writeErr: (text) => {
+      output.err(text.trimEnd());
+    },
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodes.usage;
+    output.err(`baton: ${describeError(error)}`);
+    return BatonError.isInstance(error) ? error.exitCode : exitCodes.error;
+  }
+}

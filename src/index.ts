@@ -1,0 +1,46 @@
+/**
+ * baton's public API. The CLI is a thin shell over these functions; tests and users call them too.
+ * @module
+ */
+export { runInit, type InitOptions, type InitResult } from './api/init.ts';
+export { runLoop, type RunLoopOptions, type RunLoopResult } from './api/run.ts';
+export { runDemo, type DemoOptions, type DemoResult } from './api/demo.ts';
+export {
+  listRuns,
+  readRun,
+  showIteration,
+  status,
+  type IterationEvidence,
+  type RunRecord,
+  type StatusReport,
+} from './api/inspect.ts';
+export { loadConfig, parseConfigText, formatConfigProblems, type ConfigResult } from './config/load.ts';
+export type { Config, AgentConfig, OracleConfig } from './config/resolve.ts';
+export { configSchema } from './config/schema.ts';
+export { BatonError, exitCodes, describeError } from './errors.ts';
+export {
+  type Agent,
+  type AgentSessionOptions,
+  type AgentSessionResult,
+  claimDoneMarker,
+  claimsDone,
+} from './agents/agent.ts';
+export { createCommandAgent, type CommandAgentOptions } from './agents/command-agent.ts';
+export { EventLog, readEventLog, parseLogText } from './log/event-log.ts';
+export type { RunEvent, CheckResult, Verdict, StopReason, Usage } from './log/events.ts';
+export {
+  foldEvents,
+  reduceRunState,
+  initialRunState,
+  type RunState,
+  type IterationSummary,
+} from './log/reducer.ts';
+export { judge, type JudgeInput } from './loop/judge.ts';
+export { buildPrompt, promptLimits, type PromptInput } from './loop/prompt.ts';
+export {
+  parseFeatureList,
+  readFeatureList,
+  featureListSchema,
+  type Feature,
+  type FeatureList,
+} from './workspace/features.ts';

@@ -1,0 +1,147 @@
+/**
+ * The closed set of events a run records. Names are noun.verb. Every field a reader needs is in the
+ * event itself, so that status, log, explain and the dashboard replay the same file and agree.
+ */
+export type StopReason =
+  'done' | 'budget-iterations' | 'budget-wall-clock' | 'no-progress' | 'error' | 'aborted';
+
+export interface CheckResult {
+  /** Feature id or oracle name. */
+  readonly name: string;
+  readonly kind: 'feature' | 'oracle' | 'smoke';
+  readonly command: string;
+  readonly passed: boolean;
+  readonly exitCode: number | null;
+  /** How it ended: 'exit 0', 'timed out', ... */
+  readonly ended: string;
+  readonly durationMs: number;
+  /** Saved output, relative to the workspace. */
+  readonly outputPath: string;
+}
+
+export interface Usage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly costUsd: number;
+}
+
+export interface Verdict {
+  readonly done: boolean;
+  /** The worker said it was done. */
+  readonly claimed: boolean;
+  /** The worker said it was done and the evidence disagreed. */
+  readonly claimRejected: boolean;
+  /** One paragraph a person (and the next worker) can act on. */
+  readonly reason: string;
+  readonly failing: readonly string[];
+}
+
+interface EventBase {
+  readonly seq: number;
+  readonly at: string;
+}
+
+export type RunEvent = EventBase &
+  (
+    | {
+        readonly type: 'run.started';
+        readonly runId: string;
+        readonly goal: string;
+        readonly workspace: string;
+        readonly headCommit: string;
+        readonly budgets: {
+          readonly iterations: number;
+          readonly wallClockMs: number;
+          readonly noProgressIterations: number;
+        };
+        readonly featuresTotal: number;
+        readonly featuresPassing: number;
+      }
+    | { readonly type: 'iteration.started'; readonly iteration: number; readonly headCommit: string }
+    | { readonly type: 'smoke.ended'; readonly iteration: number; readonly result: CheckResult | null }
+    | {
+        readonly type: 'agent.started';
+        readonly iteration: number;
+        readonly agent: string;
+        readonly pid: number | null;
+      }
+    | {
+        readonly type: 'agent.ended';
+        readonly iteration: number;
+        readonly status: 'completed' | 'failed' | 'timed-out' | 'aborted';
+        readonly exitCode: number | null;
+        readonly durationMs: number;
+        readonly usage: Usage;
+        readonly claimedDone: boolean;
+        readonly finalMessage: string;
+      }
+    | { readonly type: 'features.rejected'; readonly iteration: number; readonly problems: readonly string[] }
+    | {
+        readonly type: 'commit.created';
+        readonly iteration: number;
+        readonly commit: string;
+        readonly purpose: 'work' | 'record';
+      }
+    | {
+        readonly type: 'verify.ended';
+        readonly iteration: number;
+        readonly commit: string;
+        readonly checks: readonly CheckResult[];
+      }
+    | {
+        readonly type: 'tree.polluted';
+        readonly iteration: number;
+        readonly paths: readonly string[];
+        readonly stash: string | null;
+      }
+    | { readonly type: 'judge.ended'; readonly iteration: number; readonly verdict: Verdict }
+    | {
+        readonly type: 'checkpoint.created';
+        readonly iteration: number;
+        readonly tag: string;
+        readonly commit: string;
+      }
+    | {
+        readonly type: 'iteration.ended';
+        readonly iteration: number;
+        readonly durationMs: number;
+        readonly featuresPassing: number;
+        readonly featuresTotal: number;
+        readonly passingFeatures: readonly string[];
+        readonly progressed: boolean;
+        readonly regressed: readonly string[];
+        readonly summary: string;
+      }
+    | {
+        readonly type: 'run.stopped';
+        readonly reason: StopReason;
+        readonly message: string;
+        readonly exitCode: number;
+      }
+  );
+
+export type RunEventType = RunEvent['type'];
+
+/** An event before the log gives it a sequence number and a time. */
+export type NewRunEvent = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, 'seq' | 'at'>
+    : never
+  : never;
+
+export const runEventTypes: readonly RunEventType[] = [
+  'run.started',
+  'iteration.started',
+  'smoke.ended',
+  'agent.started',
+  'agent.ended',
+  'features.rejected',
+  'commit.created',
+  'verify.ended',
+  'tree.polluted',
+  'judge.ended',
+  'checkpoint.created',
+  'iteration.ended',
+  'run.stopped',
+];

@@ -1,0 +1,67 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { CommandLine } from '../config/resolve.ts';
+import type { CheckResult } from '../log/events.ts';
+import { describeProcessEnd, processSucceeded, runProcess } from '../util/run-process.ts';
+
+export interface CheckSpec {
+  readonly name: string;
+  readonly kind: CheckResult['kind'];
+  readonly command: CommandLine;
+  readonly timeoutMs: number;
+}
+
+export interface CheckContext {
+  readonly workspace: string;
+  readonly outputDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal;
+}
+
+export function displayCommand(command: CommandLine): string {
+  return typeof command === 'string' ? command : command.join(' ');
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** Run one check (smoke, feature verify or oracle) in the workspace; its output is saved as evidence. */
+export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<CheckResult> {
+  const outputFile = join(context.outputDir, `${spec.kind}-${safeFileName(spec.name)}.log`);
+  const result = await runProcess({
+    command: spec.command,
+    cwd: context.workspace,
+    env: context.env,
+    timeoutMs: spec.timeoutMs,
+    signal: context.signal,
+    outputFile,
+    keepOutputChars: 4_096,
+  });
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    command: displayCommand(spec.command),
+    passed: processSucceeded(result),
+    exitCode: result.exitCode,
+    ended: describeProcessEnd(result),
+    durationMs: Math.round(result.durationMs),
+    outputPath: relative(context.workspace, outputFile),
+  };
+}
+
+/** The last `maxBytes` of a saved output, read without loading the whole file. */
+export function readOutputTail(workspace: string, outputPath: string, maxBytes = 4_096): string {
+  const path = join(workspace, outputPath);
+  if (!existsSync(path)) return '';
+  const descriptor = openSync(path, 'r');
+  try {
+    const size = fstatSync(descriptor).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    readSync(descriptor, buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(descriptor);
+  }
+}

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Agent } from '../agents/agent.ts';
+import { createCommandAgent } from '../agents/command-agent.ts';
+import type { AgentConfig } from '../config/resolve.ts';
+import { BatonError, exitCodes } from '../errors.ts';
+import { scriptedAgentMainPath } from '../testing/scripted-agent-session.ts';
+
+/** Build the agent named in baton.yaml. */
+export function createAgentFromConfig(config: AgentConfig, workspace: string): Agent {
+  if (config.type === 'command') {
+    return createCommandAgent({ command: config.command, prompt: config.prompt, env: config.env });
+  }
+  const script = resolve(workspace, config.script);
+  if (!existsSync(script)) {
+    throw new BatonError(`the scripted agent's script ${script} does not exist`, {
+      code: 'AGENT_SCRIPT_MISSING',
+      fix: 'correct agent.script in baton.yaml (a path relative to the workspace)',
+      exitCode: exitCodes.usage,
+    });
+  }
+  return createCommandAgent({
+    id: 'scripted',
+    command: [process.execPath, scriptedAgentMainPath(), script],
+    prompt: 'file',
+  });
+}

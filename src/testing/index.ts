@@ -1,0 +1,8 @@
+/**
+ * Test doubles shipped as product code: use them to test your own baton setups.
+ * @module
+ */
+export { agentScriptSchema, type AgentScript, type AgentScriptInput, type ScriptRule } from './script.ts';
+export { runScriptedSession, scriptedAgentMainPath, conditionHolds } from './scripted-agent-session.ts';
+export { createScriptedAgent } from './scripted-agent.ts';
+export { createFunctionAgent, type AgentFunction } from './function-agent.ts';
