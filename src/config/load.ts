@@ -73,10 +73,14 @@ function issueToProblem(issue: z.core.$ZodIssue): ConfigProblem[] {
       };
     });
   }
-  if (issue.code === 'invalid_union' && issue.path[0] === 'agent' && issue.path.length === 1) {
+  if (
+    issue.code === 'invalid_union' &&
+    issue.path[0] === 'agent' &&
+    (issue.path.length === 1 || issue.path[1] === 'type')
+  ) {
     return [
       {
-        field,
+        field: 'agent',
         message: 'needs a type: command (any program) or scripted (a scripted test agent)',
         fix: 'add "type: command" with "command: <your agent command>", or "type: scripted" with "script: <file>"',
       },
@@ -99,7 +103,7 @@ function issueToProblem(issue: z.core.$ZodIssue): ConfigProblem[] {
 /** Parse and validate the text of a baton.yaml. Problems come back as data, one per field. */
 export function parseConfigText(text: string): ConfigResult {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const document = parseDocument(text, { lineCounter });
   if (document.errors.length > 0) {
     return {
       ok: false,
@@ -107,7 +111,7 @@ export function parseConfigText(text: string): ConfigResult {
         const position = error.linePos?.[0];
         return {
           field: position === undefined ? '(yaml)' : `line ${position.line}, column ${position.col}`,
-          message: `is not valid YAML: ${error.message.split('\n')[0] ?? error.code}`,
+          message: `is not valid YAML: ${(error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '')}`,
           fix: 'fix the YAML syntax there (indentation with spaces, a space after each colon, quotes closed)',
         };
       }),
