@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { waitForGroupExit } from './process-group.ts';
 
 export interface RunProcessOptions {
   /** A shell command line (run by /bin/sh -c) or an argv array (run directly). */
@@ -122,8 +123,10 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
       if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
       if (killTimer !== undefined) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      // Reap whatever the command left behind in its group.
+      // Kill whatever the command left behind in its group, and wait until it is really gone, so
+      // that nothing it started can still write to the workspace once we return.
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      const groupGone = pid === undefined ? Promise.resolve(true) : waitForGroupExit(pid);
       const result: ProcessResult = {
         exitCode,
         signal,
@@ -134,13 +137,14 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
         stdout,
         spawnError,
       };
-      if (sink === undefined) {
-        resolve(result);
-      } else {
-        sink.end(() => {
-          resolve(result);
-        });
-      }
+      void groupGone.then(() => {
+        if (sink === undefined) resolve(result);
+        else {
+          sink.end(() => {
+            resolve(result);
+          });
+        }
+      });
     };
 
     child.on('error', (error) => {

@@ -1,0 +1,119 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { git, makeWorkspace, tempDir } from './helpers.ts';
+
+const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+
+function baton(args: readonly string[], cwd?: string): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the baton CLI', () => {
+  it('runs the offline demo to a "done" verdict after rejecting an early claim, and the run can be inspected', () => {
+    const dir = tempDir();
+    const demo = baton(['demo', '--dir', dir]);
+    expect(demo.stderr).toBe('');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toContain('CLAIM REJECTED');
+    expect(demo.stdout).toMatch(
+      /verdict: done: Done: all 4 features pass, oracles tests pass, the tree is clean\./,
+    );
+    expect(demo.stdout).toContain('early claims rejected by the judge: 1');
+    const workspace = join(dir, 'textkit');
+
+    const status = JSON.parse(baton(['status', '--json', '-C', workspace]).stdout) as {
+      state: { featuresPassing: number; featuresTotal: number; stop: { reason: string } };
+      features: { status: string }[];
+    };
+    expect(status.state).toMatchObject({ featuresPassing: 4, featuresTotal: 4, stop: { reason: 'done' } });
+    expect(status.features.map((entry) => entry.status)).toEqual([
+      'passing',
+      'passing',
+      'passing',
+      'passing',
+    ]);
+
+    const log = JSON.parse(baton(['log', '--json', '-C', workspace]).stdout) as {
+      iterations: { iteration: number; verdict: { claimRejected: boolean; done: boolean } }[];
+    };
+    expect(log.iterations.map((entry) => [entry.verdict.claimRejected, entry.verdict.done])).toEqual([
+      [false, false],
+      [false, false],
+      [true, false],
+      [false, false],
+      [false, true],
+    ]);
+    const timeline = baton(['log', '-C', workspace]).stdout;
+    expect(timeline).toContain('claim rejected');
+    expect(timeline).toContain('stopped: done (exit 0)');
+
+    const show = JSON.parse(baton(['show', '3', '--json', '-C', workspace]).stdout) as {
+      handoff: string;
+      prompt: string;
+      judge: { reason: string };
+      checks: { file: string }[];
+    };
+    expect(show.handoff).toContain('CLAIM: DONE');
+    expect(show.judge.reason).toContain('the claim was rejected');
+    expect(show.checks.map((check) => check.file)).toContain('feature-F3.log');
+    const show5 = baton(['show', '5', '-C', workspace]).stdout;
+    expect(show5).toContain('src/truncate.js');
+    expect(show5).toContain('--- oracle-tests.log ---');
+
+    // The work is in git: one commit per worker change and per record, and the tree is clean.
+    expect(git(workspace, 'status', '--porcelain')).toBe('');
+    expect(
+      git(workspace, 'log', '--format=%s')
+        .split('\n')
+        .filter((subject) => subject.startsWith('baton: iteration')),
+    ).toHaveLength(9);
+    execFileSync('node', ['--test'], { cwd: workspace, stdio: 'ignore' });
+  });
+
+  it('exits 2 with every problem and its fix when baton.yaml is broken, and changes nothing', async () => {
+    const workspace = await makeWorkspace();
+    const path = join(workspace, 'baton.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('iterations: 50', 'iteration: 50'));
+    git(workspace, 'commit', '-qam', 'typo');
+    const result = baton(['run', '-C', workspace]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('budgets.iteration: is not a known setting');
+    expect(result.stderr).toContain('did you mean "iterations"?');
+    expect(git(workspace, 'status', '--porcelain')).toBe('');
+  });
+
+  it('exits 2 with a usage message for an unknown command or a bad iteration number', async () => {
+    expect(baton(['fly']).code).toBe(2);
+    const workspace = await makeWorkspace();
+    const result = baton(['show', 'three', '-C', workspace]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not an iteration number');
+    expect(result.stderr).toContain('fix:');
+  });
+
+  it('initialises a workspace from a goal file and reports a missing run clearly', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'goal.md'), 'Build a tiny calculator.\n');
+    const init = baton([
+      'init',
+      '--goal-file',
+      join(dir, 'goal.md'),
+      '-C',
+      join(dir, 'calc'),
+      '--agent',
+      'my-agent --print',
+    ]);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('initialised');
+    expect(readFileSync(join(dir, 'calc/baton.yaml'), 'utf8')).toContain('command: "my-agent --print"');
+    const status = baton(['status', '-C', join(dir, 'calc')]);
+    expect(status.stdout).toContain('no run yet');
+    const log = baton(['log', '-C', join(dir, 'calc')]);
+    expect(log.code).toBe(2);
+    expect(log.stderr).toContain('start one with `baton run`');
+  });
+});
