@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { scriptedAgentMainPath } from '../src/testing/scripted-agent-session.ts';
 import { git, makeWorkspace, tempDir } from './helpers.ts';
 
 const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
@@ -106,6 +107,7 @@ describe('the baton CLI', () => {
       join(dir, 'calc'),
       '--agent',
       'my-agent --print',
+      '--no-initializer',
     ]);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('initialised');
@@ -115,5 +117,43 @@ describe('the baton CLI', () => {
     const log = baton(['log', '-C', join(dir, 'calc')]);
     expect(log.code).toBe(2);
     expect(log.stderr).toContain('start one with `baton run`');
+  });
+
+  it('runs the --agent command as the initializer, and says which command is missing when it is', () => {
+    const dir = tempDir();
+    const script = join(dir, 'initializer.json');
+    writeFileSync(
+      script,
+      JSON.stringify({
+        rules: [
+          {
+            do: [
+              {
+                write: {
+                  path: 'FEATURES.json',
+                  content: JSON.stringify({
+                    version: 1,
+                    features: [{ id: 'add', title: 'adds', verify: 'true', status: 'failing' }],
+                  }),
+                },
+              },
+            ],
+            say: 'wrote one feature',
+          },
+        ],
+      }),
+    );
+    const command = `${process.execPath} ${scriptedAgentMainPath()} ${script}`;
+    const init = baton(['init', 'Build a calculator.', '-C', join(dir, 'calc'), '--agent', command]);
+    expect(init.stderr).toBe('');
+    expect(init.stdout).toContain('the initializer wrote them (accepted on attempt 1)');
+    expect(JSON.parse(readFileSync(join(dir, 'calc/FEATURES.json'), 'utf8'))).toMatchObject({
+      features: [{ id: 'add', status: 'failing', evidence: null }],
+    });
+
+    const missing = baton(['init', 'Build it.', '-C', join(dir, 'other'), '--agent', 'baton-no-such-agent']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('the agent command was not found');
+    expect(missing.stderr).toContain('fix: install the agent program');
   });
 });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { runInit } from '../api/init.ts';
+import { createCommandAgent } from '../agents/command-agent.ts';
 import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
@@ -53,14 +54,25 @@ export function createProgram(
     )
     .argument('[goal]', 'the goal, as text')
     .option('--goal-file <file>', 'read the goal from a file')
-    .option('--agent <command>', 'the worker agent command to write into baton.yaml')
+    .option(
+      '--agent <command>',
+      'the worker agent command: written into baton.yaml, and run once as the initializer',
+    )
+    .option('--no-initializer', 'do not run the initializer session even when --agent is given')
     .option('--force', 'write the state files again even if they exist')
     .addOption(workspaceOption())
     .option('--json', 'print the result as JSON')
     .action(
       async (
         goalText: string | undefined,
-        flags: { goalFile?: string; agent?: string; force?: boolean; workspace: string; json?: boolean },
+        flags: {
+          goalFile?: string;
+          agent?: string;
+          initializer: boolean;
+          force?: boolean;
+          workspace: string;
+          json?: boolean;
+        },
       ) => {
         const goal = flags.goalFile === undefined ? (goalText ?? '') : readFileSync(flags.goalFile, 'utf8');
         const result = await runInit({
@@ -70,6 +82,9 @@ export function createProgram(
             ? {}
             : {
                 agentYaml: `agent:\n  type: command\n  command: ${JSON.stringify(flags.agent)}\n  prompt: stdin\n  timeout: 30m`,
+                ...(flags.initializer
+                  ? { agent: createCommandAgent({ command: flags.agent, prompt: 'stdin' }) }
+                  : {}),
               }),
           force: flags.force === true,
         });
@@ -80,6 +95,9 @@ export function createProgram(
             `  wrote: ${result.written.join(', ')}${result.kept.length > 0 ? `; kept existing: ${result.kept.join(', ')}` : ''}`,
           );
           output.out(`  ${result.featureCount} feature(s) in FEATURES.json, all failing`);
+          if (result.initializer !== null) {
+            output.out(`  the initializer wrote them (accepted on attempt ${result.initializer.attempts})`);
+          }
           output.out(
             'next: edit FEATURES.json (each feature needs a verify command) and the agent in baton.yaml, then `baton run`',
           );
