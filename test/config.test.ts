@@ -35,7 +35,13 @@ describe('baton.yaml', () => {
       iterations: 10,
       wallClockMs: 5_400_000,
       noProgressIterations: 5,
+      tokens: undefined,
+      costUsd: undefined,
+      perIteration: { tokens: undefined, costUsd: undefined },
     });
+    expect(result.config.guards.regression).toBe('rollback');
+    expect(result.config.guards.stall).toEqual({ replanAfter: 2, switchAgentAfter: 3, parkAfter: 4 });
+    expect(result.config.guards.pollution.mode).toBe('scratch');
     expect(result.config.agent).toMatchObject({
       type: 'command',
       command: 'my-agent --print',

@@ -19,7 +19,7 @@ const base: JudgeInput = {
   featureIds: ['F1', 'F2'],
   claimed: false,
   pollutedPaths: [],
-  featuresRejected: [],
+  refusals: [],
 };
 
 describe('the judge', () => {
@@ -44,7 +44,7 @@ describe('the judge', () => {
       judge({ ...base, checks: [check('F1', 'feature', false), check('tests', 'oracle', true)] }).failing,
     ).toEqual(['F1', 'F2']);
     expect(judge({ ...base, pollutedPaths: ['debug.log'] }).reason).toContain('debug.log');
-    expect(judge({ ...base, featuresRejected: ['restored'] }).failing).toEqual(['FEATURES.json']);
+    expect(judge({ ...base, refusals: ['restored'] }).failing).toEqual(['guards']);
     expect(judge({ ...base, done: { ...base.done, requireClaim: true } }).failing).toEqual(['claim']);
     expect(judge({ ...base, done: { ...base.done, requireClaim: true }, claimed: true }).done).toBe(true);
     expect(judge({ ...base, featureIds: [], checks: [check('tests', 'oracle', true)] }).done).toBe(false);

@@ -102,7 +102,8 @@ describe('the loop', () => {
     });
     let offsetMs = 0;
     const start = Date.now();
-    const slowWorker = createFunctionAgent(() => {
+    const slowWorker = createFunctionAgent(({ env }) => {
+      if (env.BATON_ROLE === 'planner') return 'the plan still fits';
       offsetMs += 20 * 60_000;
       return 'worked for twenty minutes';
     });
@@ -126,14 +127,14 @@ describe('the loop', () => {
     expect(result.state.noProgressStreak).toBe(2);
   });
 
-  it('puts back a status the worker flipped itself, and restores a FEATURES.json it broke, keeping its other work', async () => {
+  it('refuses an iteration that flips a status itself (keeping the work under a ref), and restores a FEATURES.json a worker broke', async () => {
     const workspace = await makeWorkspace({
       features: [feature('F1', 'test -f a.txt'), feature('F2', 'test -f b.txt')],
       budgets: { iterations: 2, noProgressIterations: 0 },
     });
-    const cheat = createFunctionAgent(({ cwd }) => {
+    const cheat = createFunctionAgent(({ cwd, env }) => {
       const path = join(cwd, 'FEATURES.json');
-      if (!existsSync(join(cwd, 'notes.txt'))) {
+      if (env.BATON_ITERATION === '1') {
         writeFileSync(join(cwd, 'notes.txt'), 'first session\n');
         writeFileSync(path, readFileSync(path, 'utf8').replaceAll('"failing"', '"passing"'));
         return 'all features pass now\nCLAIM: DONE';
@@ -144,15 +145,20 @@ describe('the loop', () => {
     });
     const result = await runLoop({ workspace, agent: cheat });
     const [first, second] = result.state.iterations;
-    expect(first?.featuresRejected).toBe(true);
+    expect(first?.guards).toEqual(['test-gaming']);
+    expect(first?.rolledBack).toBe(true);
     expect(first?.verdict?.claimRejected).toBe(true);
-    expect(first?.verdict?.reason).toContain('only the harness sets them');
-    expect(second?.featuresRejected).toBe(true);
+    expect(first?.verdict?.reason).toContain('changed the status or evidence of F1, F2');
+    // Refused, not lost: the worker's commit is kept under a ref.
+    expect(git(workspace, 'show', `refs/baton/rejected/${result.runId}/1:notes.txt`)).toBe('first session\n');
+    expect(existsSync(join(workspace, 'notes.txt'))).toBe(false);
+
+    expect(second?.guards).toEqual(['features']);
+    expect(second?.rolledBack).toBe(false);
     expect(second?.verdict?.reason).toContain('FEATURES.json was left invalid and has been restored');
     const list = readFeatureList(workspace);
     expect(list.ok && list.list.features.map((entry) => entry.status)).toEqual(['failing', 'failing']);
-    // The worker's other files were kept and committed.
-    expect(git(workspace, 'show', 'HEAD:notes.txt')).toBe('first session\n');
+    // The rest of the second worker's work stands.
     expect(git(workspace, 'show', 'HEAD:more-notes.txt')).toBe('second session\n');
   });
 

@@ -13,6 +13,7 @@ function promptWith(featureCount: number, noise: number): string {
       ...feature(`F${index}`, `test ${'x'.repeat(noise)}`),
       title: 't'.repeat(noise),
     })),
+    parked: [],
     smoke: {
       passed: false,
       excerpt: {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { BatonError } from '../errors.ts';
+import type { Usage } from '../log/events.ts';
 import { emptyUsage } from '../log/reducer.ts';
 import { describeProcessEnd, runProcess } from '../util/run-process.ts';
 import { tail } from '../util/text.ts';
@@ -29,6 +31,39 @@ function withPromptFile(
   }
   const replaced = command.map((part) => part.replaceAll('{promptFile}', promptFile));
   return mode === 'argument' ? [...replaced, prompt] : replaced;
+}
+
+const usageLine = /^BATON_USAGE (\{.*\})\s*$/gm;
+const reportedUsage = z.object({
+  inputTokens: z.number().int().min(0).default(0),
+  outputTokens: z.number().int().min(0).default(0),
+  cachedInputTokens: z.number().int().min(0).default(0),
+  costUsd: z.number().min(0).default(0),
+});
+
+/**
+ * A command agent can report what it spent with lines `BATON_USAGE {"inputTokens":…,"outputTokens":…,
+ * "costUsd":…}` on stdout; they add up. Malformed lines are ignored rather than trusted.
+ */
+export function parseReportedUsage(stdout: string): Usage {
+  let usage = emptyUsage;
+  for (const match of stdout.matchAll(usageLine)) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(match[1] ?? '');
+    } catch {
+      continue;
+    }
+    const parsed = reportedUsage.safeParse(raw);
+    if (!parsed.success) continue;
+    usage = {
+      inputTokens: usage.inputTokens + parsed.data.inputTokens,
+      outputTokens: usage.outputTokens + parsed.data.outputTokens,
+      cachedInputTokens: usage.cachedInputTokens + parsed.data.cachedInputTokens,
+      costUsd: usage.costUsd + parsed.data.costUsd,
+    };
+  }
+  return usage;
 }
 
 /**
@@ -88,7 +123,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         status,
         exitCode: result.exitCode,
         durationMs: result.durationMs,
-        usage: emptyUsage,
+        usage: parseReportedUsage(result.stdout),
         transcriptPath: session.transcriptPath,
         finalMessage,
         error: status === 'completed' ? undefined : `agent ${describeProcessEnd(result)}`,

@@ -1,9 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import { changedPaths, excludeLocally, headCommit, isGitRepository } from '../git/git.ts';
+import {
+  changedPaths,
+  excludeLocally,
+  gitCommonDir,
+  headCommit,
+  isGitRepository,
+  listTree,
+} from '../git/git.ts';
+import { lockedPaths } from '../guards/diff-review.ts';
 import { EventLog } from '../log/event-log.ts';
 import type { NewRunEvent, RunEvent } from '../log/events.ts';
 import { initialRunState, reduceRunState, type RunState } from '../log/reducer.ts';
@@ -20,6 +29,8 @@ export interface RunLoopOptions {
   readonly workspace: string;
   /** Use this agent instead of the one in baton.yaml (tests, embedding). */
   readonly agent?: Agent;
+  /** Use this agent for planning passes instead of the one baton.yaml implies. */
+  readonly planner?: Agent;
   /** Base environment for the agent and the checks (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
@@ -99,13 +110,23 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       exitCode: exitCodes.usage,
     });
   }
+  const fallbackAgent =
+    config.fallbackAgent === undefined ? undefined : createAgentFromConfig(config.fallbackAgent, workspace);
+  const planner =
+    options.planner ??
+    (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace));
   const features = readFeatureList(workspace);
   const list = features.ok ? features.list : { version: 1 as const, features: [] };
 
   const startedAt = now();
   const runId = newRunId(startedAt);
   mkdirSync(runDir(workspace, runId), { recursive: true });
-  const { log } = EventLog.open(eventLogPath(workspace, runId));
+  // The log's mirror lives inside .git, where a worker has no reason to look: a tampered log is restored.
+  const mirror = join(await gitCommonDir(workspace), 'baton', 'runs', runId, 'events.jsonl');
+  const { log } = EventLog.open(eventLogPath(workspace, runId), mirror);
+  const startHead = (await headCommit(workspace)) ?? '';
+  const lockGlobs = [...config.guards.testFiles, ...config.guards.protectedPaths];
+  const locked = lockedPaths(await listTree(workspace, startHead), lockGlobs);
   const signal = options.signal ?? new AbortController().signal;
 
   const context: LoopContext = {
@@ -113,6 +134,10 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
     runId,
     config,
     agent,
+    fallbackAgent,
+    planner,
+    locked,
+    checkpoint: { commit: startHead, checks: [] },
     agentTimeoutMs: config.agent?.timeoutMs ?? 30 * 60_000,
     env: options.env ?? process.env,
     signal,
@@ -144,7 +169,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       runId,
       goal: config.goal ?? readGoal(workspace),
       workspace,
-      headCommit: (await headCommit(workspace)) ?? '',
+      headCommit: startHead,
       budgets: config.budgets,
       featuresTotal: list.features.length,
       featuresPassing: countPassing(list),

@@ -21,8 +21,18 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  agent    ${event.agent} started${event.pid === null ? '' : ` (pid ${event.pid})`}`;
     case 'agent.ended':
       return `  agent    ${event.status} in ${formatDurationMs(event.durationMs)}${event.finalMessage.trim() === '' ? '' : `: "${head(firstLine(event.finalMessage), 110)}"`}${event.claimedDone ? '\n  claim    the worker says the goal is met' : ''}`;
-    case 'features.rejected':
-      return event.problems.map((problem) => `  guard    ${problem}`).join('\n');
+    case 'guard.fired':
+      return `  guard    ${event.guard} (${event.action}): ${head(event.details.join('; '), 300)}`;
+    case 'iteration.rolled-back':
+      return `  rollback reset to ${short(event.to)}${event.savedAs === null ? '' : `; the refused work is kept at ${event.savedAs}`}: ${head(event.reason, 200)}`;
+    case 'plan.refreshed':
+      return `  plan     refreshed by ${event.agent} (${event.reason})${event.commit === null ? ', unchanged' : ` at ${short(event.commit)}`}`;
+    case 'feature.parked':
+      return `  park     ${event.feature}: ${head(event.reason, 200)}`;
+    case 'agent.switched':
+      return `  switch   ${event.from} -> ${event.to}: ${event.reason}`;
+    case 'question.asked':
+      return `  question ${head(event.question, 300)}`;
     case 'commit.created':
       return `  commit   ${short(event.commit)} (${event.purpose === 'work' ? "the worker's changes" : 'statuses and progress'})`;
     case 'verify.ended':

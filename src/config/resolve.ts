@@ -36,8 +36,32 @@ export interface Config {
     readonly iterations: number;
     readonly wallClockMs: number;
     readonly noProgressIterations: number;
+    readonly tokens: number | undefined;
+    readonly costUsd: number | undefined;
+    readonly perIteration: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
   };
   readonly progress: { readonly keepEntries: number };
+  readonly planner: AgentConfig | undefined;
+  readonly fallbackAgent: AgentConfig | undefined;
+  readonly guards: GuardsConfig;
+}
+
+export interface GuardsConfig {
+  readonly protectedPaths: readonly string[];
+  readonly testFiles: readonly string[];
+  readonly testGaming: boolean;
+  readonly ignoreDirectives: boolean;
+  readonly regression: 'rollback' | 'fix-first';
+  readonly pollution: { readonly mode: 'scratch' | 'reject'; readonly patterns: readonly string[] };
+  readonly planMaxBytes: number;
+  readonly replanEvery: number;
+  readonly replanOnMismatch: boolean;
+  readonly stall: {
+    readonly replanAfter: number;
+    readonly switchAgentAfter: number;
+    readonly parkAfter: number;
+  };
+  readonly questions: boolean;
 }
 
 function toMs(value: string | number): number {
@@ -48,19 +72,23 @@ function toMs(value: string | number): number {
   return parsed;
 }
 
+type WrittenAgent = NonNullable<ParsedConfig['agent']>;
+
+function resolveAgent(agent: WrittenAgent | undefined): AgentConfig | undefined {
+  if (agent === undefined) return undefined;
+  return agent.type === 'command'
+    ? {
+        type: 'command',
+        command: agent.command,
+        prompt: agent.prompt,
+        timeoutMs: toMs(agent.timeout),
+        env: agent.env,
+      }
+    : { type: 'scripted', script: agent.script, timeoutMs: toMs(agent.timeout) };
+}
+
 export function resolveConfig(parsed: ParsedConfig): Config {
-  const agent: AgentConfig | undefined =
-    parsed.agent === undefined
-      ? undefined
-      : parsed.agent.type === 'command'
-        ? {
-            type: 'command',
-            command: parsed.agent.command,
-            prompt: parsed.agent.prompt,
-            timeoutMs: toMs(parsed.agent.timeout),
-            env: parsed.agent.env,
-          }
-        : { type: 'scripted', script: parsed.agent.script, timeoutMs: toMs(parsed.agent.timeout) };
+  const agent = resolveAgent(parsed.agent);
   return {
     goal: parsed.goal,
     agent,
@@ -76,7 +104,16 @@ export function resolveConfig(parsed: ParsedConfig): Config {
       iterations: parsed.budgets.iterations,
       wallClockMs: toMs(parsed.budgets.wallClock),
       noProgressIterations: parsed.budgets.noProgressIterations,
+      tokens: parsed.budgets.tokens,
+      costUsd: parsed.budgets.costUsd,
+      perIteration: {
+        tokens: parsed.budgets.perIteration.tokens,
+        costUsd: parsed.budgets.perIteration.costUsd,
+      },
     },
     progress: parsed.progress,
+    planner: resolveAgent(parsed.planner),
+    fallbackAgent: resolveAgent(parsed.fallbackAgent),
+    guards: parsed.guards,
   };
 }

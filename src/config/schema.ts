@@ -11,6 +11,34 @@ const duration = z
     message: "expected a duration such as '90s', '30m', '2h' or a number of milliseconds",
   });
 
+/** Where tests usually live, across ecosystems. */
+export const defaultTestGlobs = [
+  '**/*.test.*',
+  '**/*.spec.*',
+  '**/test_*.py',
+  '**/*_test.py',
+  '**/*_test.go',
+  'test/**',
+  'tests/**',
+  '**/__tests__/**',
+];
+
+/** What a worker typically leaves behind by accident. */
+export const defaultScratchGlobs = [
+  '**/*.log',
+  '**/*.tmp',
+  '**/*.bak',
+  '**/*.orig',
+  '**/*.rej',
+  '**/*.swp',
+  '**/*~',
+  '**/.DS_Store',
+  '**/nohup.out',
+  '**/scratch*',
+  '**/debug-*',
+  'tmp/**',
+];
+
 const commandLine = z.union([
   z.string().min(1, 'expected a non-empty command line'),
   z.array(z.string()).min(1, 'expected at least the program name'),
@@ -77,13 +105,84 @@ export const configSchema = z.strictObject({
         .min(0)
         .default(5)
         .describe('Stop after this many iterations in a row without a newly passing check (0: never).'),
+      tokens: z.number().int().positive().optional().describe('Input + output tokens over the whole run.'),
+      costUsd: z.number().positive().optional().describe('Spend in USD over the whole run.'),
+      perIteration: z
+        .strictObject({
+          tokens: z.number().int().positive().optional(),
+          costUsd: z.number().positive().optional(),
+        })
+        .prefault({})
+        .describe('A single session over these limits stops the run: it is running away.'),
     })
-    .default({ iterations: 50, wallClock: '8h', noProgressIterations: 5 }),
+    .prefault({}),
   progress: z
     .strictObject({
       keepEntries: z.number().int().positive().default(20).describe('PROGRESS.md keeps this many entries.'),
     })
     .default({ keepEntries: 20 }),
+  planner: agentSchema
+    .optional()
+    .describe('The agent for planning refresh passes (default: the worker agent with a planning prompt).'),
+  fallbackAgent: agentSchema.optional().describe('The agent to switch to when the worker stalls.'),
+  guards: z
+    .strictObject({
+      protectedPaths: z
+        .array(z.string())
+        .default(['evals/**'])
+        .describe('Globs of files the worker may not change or delete (hash-locked at run start).'),
+      testFiles: z
+        .array(z.string())
+        .default(defaultTestGlobs)
+        .describe(
+          'Globs of test files: existing ones are hash-locked; skips and fewer assertions are refused.',
+        ),
+      testGaming: z
+        .boolean()
+        .default(true)
+        .describe('Refuse diffs that skip tests or lower the assertion count.'),
+      ignoreDirectives: z
+        .boolean()
+        .default(true)
+        .describe('Refuse diffs that add lint or type-check ignores.'),
+      regression: z
+        .enum(['rollback', 'fix-first'])
+        .default('rollback')
+        .describe('What happens when a passing check starts failing.'),
+      pollution: z
+        .strictObject({
+          mode: z.enum(['scratch', 'reject']).default('scratch'),
+          patterns: z.array(z.string()).default(defaultScratchGlobs),
+        })
+        .prefault({})
+        .describe(
+          'Untracked scratch files a worker leaves: moved to .baton/scratch, or the iteration is refused.',
+        ),
+      planMaxBytes: z.number().int().positive().default(16_384),
+      replanEvery: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('Run a planning pass every K iterations (0: never).'),
+      replanOnMismatch: z
+        .boolean()
+        .default(true)
+        .describe('Run a planning pass when the plan misses failing features.'),
+      stall: z
+        .strictObject({
+          replanAfter: z.number().int().min(0).default(2),
+          switchAgentAfter: z.number().int().min(0).default(3),
+          parkAfter: z.number().int().min(0).default(4),
+        })
+        .prefault({})
+        .describe('Escalation after iterations without progress (0 turns a step off).'),
+      questions: z
+        .boolean()
+        .default(true)
+        .describe('Record a question asked instead of work, park its feature.'),
+    })
+    .prefault({}),
 });
 
 export type WrittenConfig = z.input<typeof configSchema>;

@@ -1,6 +1,8 @@
 import type { FeatureList } from '../workspace/features.ts';
 import type { AgentScriptInput } from '../testing/script.ts';
 
+type ScriptRule = AgentScriptInput['rules'][number];
+
 /**
  * The demo's example project: "textkit", a small string library with a real test suite (node:test).
  * It starts with every function a stub, so every feature fails until a worker implements it.
@@ -155,6 +157,51 @@ const planTick = (id: string) => ({
   replace: { path: 'IMPLEMENTATION_PLAN.md', find: `- [ ] ${id}:`, with: `- [x] ${id}:` },
 });
 
+/** An honest worker: one feature per session, each verified before it hands off. */
+export const textkitHonestRules: ScriptRule[] = [
+  {
+    name: 'implement slugify',
+    when: { featureFailing: 'F1' },
+    do: [
+      { write: { path: 'src/slugify.js', content: implementations.slugify } },
+      planTick('F1'),
+      { run: 'node --test test/slugify.test.js' },
+    ],
+    say: 'Implemented slugify (NFKD, strip accents, dashes). Ran node --test test/slugify.test.js: passes. Next: F2 wordCount.',
+  },
+  {
+    name: 'implement wordCount',
+    when: { featureFailing: 'F2' },
+    do: [
+      { write: { path: 'src/word-count.js', content: implementations.wordCount } },
+      planTick('F2'),
+      { run: 'node --test test/word-count.test.js' },
+    ],
+    say: 'Implemented wordCount (split on whitespace, blank is 0). Its tests pass. Next: F3 titleCase.',
+  },
+  {
+    name: 'implement titleCase',
+    when: { featureFailing: 'F3' },
+    do: [
+      { write: { path: 'src/title-case.js', content: implementations.titleCase } },
+      planTick('F3'),
+      { run: 'node --test test/title-case.test.js' },
+    ],
+    say: 'Implemented titleCase with minor words kept lower case. Its tests pass. Next: F4 truncate.',
+  },
+  {
+    name: 'implement truncate',
+    when: { featureFailing: 'F4' },
+    do: [
+      { write: { path: 'src/truncate.js', content: implementations.truncate } },
+      planTick('F4'),
+      { run: 'node --test' },
+    ],
+    say: 'Implemented truncate at a word boundary with an ellipsis. The whole suite passes: node --test.',
+    claimDone: true,
+  },
+];
+
 /**
  * The demo worker: honest progress one feature per session, except once, when two features pass and it
  * declares the whole job done. The judge must reject that claim; the worker then reads the rejection
@@ -169,47 +216,7 @@ export const textkitAgentScript: AgentScriptInput = {
       say: 'slugify and wordCount work and the library looks complete to me.',
       claimDone: true,
     },
-    {
-      name: 'implement slugify',
-      when: { featureFailing: 'F1' },
-      do: [
-        { write: { path: 'src/slugify.js', content: implementations.slugify } },
-        planTick('F1'),
-        { run: 'node --test test/slugify.test.js' },
-      ],
-      say: 'Implemented slugify (NFKD, strip accents, dashes). Ran node --test test/slugify.test.js: passes. Next: F2 wordCount.',
-    },
-    {
-      name: 'implement wordCount',
-      when: { featureFailing: 'F2' },
-      do: [
-        { write: { path: 'src/word-count.js', content: implementations.wordCount } },
-        planTick('F2'),
-        { run: 'node --test test/word-count.test.js' },
-      ],
-      say: 'Implemented wordCount (split on whitespace, blank is 0). Its tests pass. Next: F3 titleCase.',
-    },
-    {
-      name: 'implement titleCase',
-      when: { featureFailing: 'F3' },
-      do: [
-        { write: { path: 'src/title-case.js', content: implementations.titleCase } },
-        planTick('F3'),
-        { run: 'node --test test/title-case.test.js' },
-      ],
-      say: 'The judge rejected my claim: titleCase and truncate were still stubs. Implemented titleCase with minor words kept lower case. Next: F4 truncate.',
-    },
-    {
-      name: 'implement truncate',
-      when: { featureFailing: 'F4' },
-      do: [
-        { write: { path: 'src/truncate.js', content: implementations.truncate } },
-        planTick('F4'),
-        { run: 'node --test' },
-      ],
-      say: 'Implemented truncate at a word boundary with an ellipsis. The whole suite passes: node --test.',
-      claimDone: true,
-    },
+    ...textkitHonestRules,
   ],
   otherwise: 'Every feature I know of passes.',
 };

@@ -149,3 +149,64 @@ export async function excludeLocally(cwd: string, pattern: string): Promise<void
   mkdirSync(dirname(absolute), { recursive: true });
   appendFileSync(absolute, `${current === '' || current.endsWith('\n') ? '' : '\n'}${pattern}\n`);
 }
+
+/** Path -> blob id of every file in a commit (one call, however many files). */
+export async function listTree(cwd: string, commit: string): Promise<Map<string, string>> {
+  const result = await runGit(cwd, ['ls-tree', '-r', '-z', '--full-tree', commit]);
+  const files = new Map<string, string>();
+  for (const entry of result.stdout.split('\0')) {
+    if (entry === '') continue;
+    const tab = entry.indexOf('\t');
+    const [, , blob] = entry.slice(0, tab).split(' ');
+    if (blob !== undefined) files.set(entry.slice(tab + 1), blob);
+  }
+  return files;
+}
+
+export interface ChangedFile {
+  readonly status: 'added' | 'modified' | 'deleted' | 'type-changed';
+  readonly path: string;
+}
+
+export async function changedFiles(cwd: string, from: string, to: string): Promise<ChangedFile[]> {
+  const result = await runGit(cwd, ['diff', '--name-status', '--no-renames', '-z', from, to]);
+  const parts = result.stdout.split('\0').filter((part) => part !== '');
+  const files: ChangedFile[] = [];
+  for (let index = 0; index + 1 < parts.length; index += 2) {
+    const code = parts[index] ?? '';
+    const path = parts[index + 1] ?? '';
+    const status = code.startsWith('A')
+      ? 'added'
+      : code.startsWith('D')
+        ? 'deleted'
+        : code.startsWith('T')
+          ? 'type-changed'
+          : 'modified';
+    files.push({ status, path });
+  }
+  return files;
+}
+
+/** The patch between two commits with no context lines: what the diff guards read. */
+export async function unifiedDiff(cwd: string, from: string, to: string): Promise<string> {
+  return (await runGit(cwd, ['diff', '--no-renames', '--unified=0', '--no-color', from, to])).stdout;
+}
+
+export async function updateRef(cwd: string, ref: string, commit: string): Promise<void> {
+  await runGit(cwd, ['update-ref', ref, commit]);
+}
+
+/** Put the branch, index and tracked files back to a commit (untracked files are left alone). */
+export async function resetHard(cwd: string, commit: string): Promise<void> {
+  await runGit(cwd, ['reset', '--quiet', '--hard', commit]);
+}
+
+export async function fileAt(cwd: string, commit: string, path: string): Promise<string | null> {
+  const result = await runGit(cwd, ['show', `${commit}:${path}`], true);
+  return result.exitCode === 0 ? result.stdout : null;
+}
+
+export async function gitCommonDir(cwd: string): Promise<string> {
+  const dir = (await runGit(cwd, ['rev-parse', '--git-common-dir'])).stdout.trim();
+  return isAbsolute(dir) ? dir : join(cwd, dir);
+}

@@ -1,14 +1,20 @@
 import {
   closeSync,
+  copyFileSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   ftruncateSync,
+  mkdirSync,
   openSync,
   readFileSync,
-  writeSync,
-  fstatSync,
   readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
+import { dirname } from 'node:path';
 import { BatonError } from '../errors.ts';
 import { runEventTypes, type NewRunEvent, type RunEvent } from './events.ts';
 
@@ -90,19 +96,37 @@ function lengthOfCompleteLines(descriptor: number): number {
  * The append-only event log of one run. Each append is one line, written and fsynced before the call
  * returns, so an event the harness acted on is on disk first. Opening a log whose last line was torn by a
  * crash cuts that line off, so the next append starts on a line of its own.
+ *
+ * With a mirror path (kept where the worker does not look, e.g. inside .git), every line is also written
+ * there, so that a worker that edits, truncates or replaces the log can be detected (`checkIntact`) and
+ * the log restored (`restoreFromMirror`).
  */
 export class EventLog {
   readonly path: string;
-  private readonly descriptor: number;
+  private descriptor: number;
+  private mirror: number | undefined;
+  private readonly mirrorPath: string | undefined;
   private nextSeq: number;
+  private size: number;
+  private lastMtimeMs: number;
 
-  private constructor(path: string, descriptor: number, nextSeq: number) {
+  private constructor(path: string, descriptor: number, nextSeq: number, mirrorPath: string | undefined) {
     this.path = path;
     this.descriptor = descriptor;
     this.nextSeq = nextSeq;
+    this.mirrorPath = mirrorPath;
+    const stat = fstatSync(descriptor);
+    this.size = stat.size;
+    this.lastMtimeMs = stat.mtimeMs;
+    if (mirrorPath !== undefined) {
+      mkdirSync(dirname(mirrorPath), { recursive: true });
+      // The mirror starts as an exact copy, so the two can be compared byte for byte.
+      copyFileSync(path, mirrorPath);
+      this.mirror = openSync(mirrorPath, 'a');
+    }
   }
 
-  static open(path: string): { log: EventLog; events: RunEvent[]; tornTail: boolean } {
+  static open(path: string, mirrorPath?: string): { log: EventLog; events: RunEvent[]; tornTail: boolean } {
     const { events, tornTail } = readEventLog(path);
     const descriptor = openSync(path, 'a+');
     const complete = lengthOfCompleteLines(descriptor);
@@ -111,18 +135,58 @@ export class EventLog {
       fsyncSync(descriptor);
     }
     const lastSeq = events.at(-1)?.seq ?? 0;
-    return { log: new EventLog(path, descriptor, lastSeq + 1), events, tornTail };
+    return { log: new EventLog(path, descriptor, lastSeq + 1, mirrorPath), events, tornTail };
   }
 
   append(event: NewRunEvent, now: Date = new Date()): RunEvent {
     const full = { seq: this.nextSeq, at: now.toISOString(), ...event } as RunEvent;
-    writeSync(this.descriptor, `${JSON.stringify(full)}\n`);
+    const line = `${JSON.stringify(full)}\n`;
+    writeSync(this.descriptor, line);
     fsyncSync(this.descriptor);
+    // The mirror guards against tampering, not crashes: it is not fsynced.
+    if (this.mirror !== undefined) writeSync(this.mirror, line);
+    this.size += Buffer.byteLength(line);
+    this.lastMtimeMs = fstatSync(this.descriptor).mtimeMs;
     this.nextSeq += 1;
     return full;
   }
 
+  /** Whether the file at `path` is still exactly what this log wrote (same file, size and write time). */
+  checkIntact(): { intact: boolean; detail: string } {
+    let stat;
+    try {
+      stat = statSync(this.path);
+    } catch {
+      return { intact: false, detail: 'the event log was deleted' };
+    }
+    const own = fstatSync(this.descriptor);
+    if (stat.ino !== own.ino) return { intact: false, detail: 'the event log was replaced by another file' };
+    if (stat.size !== this.size) {
+      return {
+        intact: false,
+        detail: `the event log changed size (${this.size} bytes written, ${stat.size} found)`,
+      };
+    }
+    if (stat.mtimeMs !== this.lastMtimeMs) return { intact: false, detail: 'the event log was modified' };
+    return { intact: true, detail: '' };
+  }
+
+  /** Put the log back from its mirror; false when there is no usable mirror. */
+  restoreFromMirror(): boolean {
+    if (this.mirrorPath === undefined || !existsSync(this.mirrorPath)) return false;
+    const copy = readFileSync(this.mirrorPath);
+    if (copy.length !== this.size) return false;
+    closeSync(this.descriptor);
+    rmSync(this.path, { force: true });
+    writeFileSync(this.path, copy);
+    this.descriptor = openSync(this.path, 'a+');
+    fsyncSync(this.descriptor);
+    this.lastMtimeMs = fstatSync(this.descriptor).mtimeMs;
+    return true;
+  }
+
   close(): void {
     closeSync(this.descriptor);
+    if (this.mirror !== undefined) closeSync(this.mirror);
   }
 }

@@ -3,7 +3,32 @@
  * event itself, so that status, log, explain and the dashboard replay the same file and agree.
  */
 export type StopReason =
-  'done' | 'budget-iterations' | 'budget-wall-clock' | 'no-progress' | 'error' | 'aborted';
+  | 'done'
+  | 'budget-iterations'
+  | 'budget-wall-clock'
+  | 'budget-tokens'
+  | 'budget-cost'
+  | 'budget-iteration'
+  | 'no-progress'
+  | 'parked'
+  | 'error'
+  | 'aborted';
+
+/** The failure-mode guards; each firing is an event with what it did. */
+export type GuardName =
+  | 'test-gaming'
+  | 'protected-path'
+  | 'ignore-directive'
+  | 'features'
+  | 'pollution'
+  | 'state-pollution'
+  | 'tampering'
+  | 'regression'
+  | 'question'
+  | 'plan-rot'
+  | 'stall';
+
+export type GuardAction = 'rejected' | 'restored' | 'moved' | 'compacted' | 'recorded' | 'kept';
 
 export interface CheckResult {
   /** Feature id or oracle name. */
@@ -76,7 +101,48 @@ export type RunEvent = EventBase &
         readonly claimedDone: boolean;
         readonly finalMessage: string;
       }
-    | { readonly type: 'features.rejected'; readonly iteration: number; readonly problems: readonly string[] }
+    | {
+        readonly type: 'guard.fired';
+        readonly iteration: number;
+        readonly guard: GuardName;
+        readonly action: GuardAction;
+        readonly details: readonly string[];
+      }
+    | {
+        readonly type: 'iteration.rolled-back';
+        readonly iteration: number;
+        /** The commit the branch was reset to. */
+        readonly to: string;
+        /** A ref that keeps the refused work, so nothing is lost. */
+        readonly savedAs: string | null;
+        readonly reason: string;
+      }
+    | {
+        readonly type: 'plan.refreshed';
+        readonly iteration: number;
+        readonly reason: string;
+        readonly commit: string | null;
+        readonly agent: string;
+      }
+    | {
+        readonly type: 'feature.parked';
+        readonly iteration: number;
+        readonly feature: string;
+        readonly reason: string;
+      }
+    | {
+        readonly type: 'agent.switched';
+        readonly iteration: number;
+        readonly from: string;
+        readonly to: string;
+        readonly reason: string;
+      }
+    | {
+        readonly type: 'question.asked';
+        readonly iteration: number;
+        readonly question: string;
+        readonly feature: string | null;
+      }
     | {
         readonly type: 'commit.created';
         readonly iteration: number;
@@ -136,7 +202,12 @@ export const runEventTypes: readonly RunEventType[] = [
   'smoke.ended',
   'agent.started',
   'agent.ended',
-  'features.rejected',
+  'guard.fired',
+  'iteration.rolled-back',
+  'plan.refreshed',
+  'feature.parked',
+  'agent.switched',
+  'question.asked',
   'commit.created',
   'verify.ended',
   'tree.polluted',

@@ -1,4 +1,4 @@
-import type { CheckResult, RunEvent, StopReason, Usage, Verdict } from './events.ts';
+import type { CheckResult, GuardName, RunEvent, StopReason, Usage, Verdict } from './events.ts';
 
 export interface IterationSummary {
   readonly iteration: number;
@@ -15,8 +15,11 @@ export interface IterationSummary {
   readonly commits: readonly string[];
   readonly checkpoint: string | null;
   readonly failedChecks: readonly string[];
-  readonly featuresRejected: boolean;
+  /** The guards that fired in this iteration. */
+  readonly guards: readonly GuardName[];
+  readonly rolledBack: boolean;
   readonly polluted: readonly string[];
+  readonly usage: Usage;
   readonly summary: string;
 }
 
@@ -46,6 +49,24 @@ export interface RunState {
   readonly usage: Usage;
   readonly stop: { readonly reason: StopReason; readonly message: string; readonly exitCode: number } | null;
   readonly iterations: readonly IterationSummary[];
+  /** Features set aside after a stall or a question; the loop works on the others. */
+  readonly parked: readonly {
+    readonly feature: string;
+    readonly reason: string;
+    readonly iteration: number;
+  }[];
+  readonly questions: readonly {
+    readonly iteration: number;
+    readonly question: string;
+    readonly feature: string | null;
+  }[];
+  /** 'fallback' once the stall ladder switched to baton.yaml's fallbackAgent. */
+  readonly activeAgent: 'worker' | 'fallback';
+  readonly lastPlanRefresh: number | null;
+  /** Escalation steps already taken in the current run of iterations without progress. */
+  readonly escalation: { readonly replanned: boolean; readonly switched: boolean };
+  readonly guardFirings: Readonly<Partial<Record<GuardName, number>>>;
+  readonly rollbacks: number;
 }
 
 export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0 };
@@ -68,6 +89,13 @@ export const initialRunState: RunState = {
   usage: emptyUsage,
   stop: null,
   iterations: [],
+  parked: [],
+  questions: [],
+  activeAgent: 'worker',
+  lastPlanRefresh: null,
+  escalation: { replanned: false, switched: false },
+  guardFirings: {},
+  rollbacks: 0,
 };
 
 function addUsage(a: Usage, b: Usage): Usage {
@@ -127,8 +155,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             commits: [],
             checkpoint: null,
             failedChecks: [],
-            featuresRejected: false,
+            guards: [],
+            rolledBack: false,
             polluted: [],
+            usage: emptyUsage,
             summary: '',
           },
         ],
@@ -143,9 +173,53 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       return updateCurrent({ ...next, usage: addUsage(next.usage, event.usage) }, event.iteration, {
         agentStatus: event.status,
         claimedDone: event.claimedDone,
+        usage: addUsage(next.iterations.at(-1)?.usage ?? emptyUsage, event.usage),
       });
-    case 'features.rejected':
-      return updateCurrent(next, event.iteration, { featuresRejected: true });
+    case 'guard.fired': {
+      const current = next.iterations.at(-1);
+      return updateCurrent(
+        {
+          ...next,
+          guardFirings: { ...next.guardFirings, [event.guard]: (next.guardFirings[event.guard] ?? 0) + 1 },
+        },
+        event.iteration,
+        {
+          guards:
+            current?.guards.includes(event.guard) === true
+              ? current.guards
+              : [...(current?.guards ?? []), event.guard],
+        },
+      );
+    }
+    case 'iteration.rolled-back':
+      return updateCurrent({ ...next, rollbacks: next.rollbacks + 1 }, event.iteration, { rolledBack: true });
+    case 'plan.refreshed':
+      return {
+        ...next,
+        lastPlanRefresh: event.iteration,
+        escalation: { ...next.escalation, replanned: next.noProgressStreak > 0 || next.escalation.replanned },
+      };
+    case 'feature.parked':
+      return {
+        ...next,
+        parked: [
+          ...next.parked,
+          { feature: event.feature, reason: event.reason, iteration: event.iteration },
+        ],
+        // A parked feature ends this stall: the ladder starts again on the next focus.
+        noProgressStreak: 0,
+        escalation: { replanned: false, switched: next.escalation.switched },
+      };
+    case 'agent.switched':
+      return { ...next, activeAgent: 'fallback', escalation: { ...next.escalation, switched: true } };
+    case 'question.asked':
+      return {
+        ...next,
+        questions: [
+          ...next.questions,
+          { iteration: event.iteration, question: event.question, feature: event.feature },
+        ],
+      };
     case 'commit.created': {
       const current = next.iterations.at(-1);
       return updateCurrent(next, event.iteration, { commits: [...(current?.commits ?? []), event.commit] });
@@ -178,6 +252,11 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
           featuresTotal: event.featuresTotal,
           passingFeatures: event.passingFeatures,
           noProgressStreak: event.progressed ? 0 : next.noProgressStreak + 1,
+          escalation: event.progressed
+            ? { replanned: false, switched: next.escalation.switched }
+            : next.escalation,
+          // A feature that passes is no longer parked.
+          parked: next.parked.filter((entry) => !event.passingFeatures.includes(entry.feature)),
         },
         event.iteration,
         {

@@ -9,14 +9,29 @@ export interface LoopContext {
   readonly workspace: string;
   readonly runId: string;
   readonly config: Config;
+  /** The worker agent named in baton.yaml (or given by the caller). */
   readonly agent: Agent;
+  /** The agent the stall ladder switches to, when baton.yaml names one. */
+  readonly fallbackAgent: Agent | undefined;
+  /** The agent for planning passes (the worker agent unless baton.yaml names a planner). */
+  readonly planner: Agent;
   readonly agentTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   readonly log: EventLog;
   readonly now: () => Date;
+  /** Existing test files and protected files, path -> blob id, as they were when the run started. */
+  readonly locked: ReadonlyMap<string, string>;
   state: RunState;
   /** Results of the previous iteration's checks, to detect regressions and show failures. */
   previousChecks: readonly CheckResult[];
+  /** The commit a regression is rolled back to, and the checks that held there. */
+  checkpoint: { commit: string; checks: readonly CheckResult[] };
   readonly emit: (event: NewRunEvent) => RunEvent;
+}
+
+export function activeAgent(context: LoopContext): Agent {
+  return context.state.activeAgent === 'fallback' && context.fallbackAgent !== undefined
+    ? context.fallbackAgent
+    : context.agent;
 }

@@ -1,49 +1,51 @@
 import type { FeatureList, FeatureListResult } from '../workspace/features.ts';
 
 export interface FeatureEditReview {
-  /** True when the worker's FEATURES.json must be thrown away and the committed one restored. */
+  /** Put the committed FEATURES.json back. */
   readonly restore: boolean;
-  /** The list to keep when not restoring: the worker's edit with harness-owned fields put back. */
+  /** Refuse the whole iteration: the edit games the checklist (dropped features, flipped statuses). */
+  readonly reject: boolean;
+  /** The list to keep when neither restoring nor rejecting. */
   readonly list: FeatureList;
-  /** What was refused, for the judge's reason and the next worker. */
   readonly problems: string[];
 }
 
 /**
- * A worker may add features or reword them, but status and evidence are the harness's: they are put
- * back as they were. An unreadable file, or one that drops features, is refused whole and restored.
+ * A worker may add features or reword them. It may not drop a feature or touch status and evidence:
+ * that games the checklist, and the iteration is refused. An unreadable file is restored, and the rest
+ * of the worker's work stands.
  */
 export function reviewFeatureEdit(before: FeatureList, after: FeatureListResult): FeatureEditReview {
   if (!after.ok) {
     return {
       restore: true,
+      reject: false,
       list: before,
       problems: [`FEATURES.json was left invalid and has been restored (${after.problems.join('; ')})`],
     };
   }
   const afterIds = new Set(after.list.features.map((feature) => feature.id));
   const dropped = before.features.filter((feature) => !afterIds.has(feature.id)).map((feature) => feature.id);
-  if (dropped.length > 0) {
-    return {
-      restore: true,
-      list: before,
-      problems: [
-        `features ${dropped.join(', ')} were removed from FEATURES.json; workers may not drop features, so the file was restored`,
-      ],
-    };
-  }
   const previous = new Map(before.features.map((feature) => [feature.id, feature]));
+  const flipped = after.list.features
+    .filter((feature) => {
+      const old = previous.get(feature.id);
+      const status = old?.status ?? 'failing';
+      const evidence = old?.evidence ?? null;
+      return feature.status !== status || JSON.stringify(feature.evidence) !== JSON.stringify(evidence);
+    })
+    .map((feature) => feature.id);
   const problems: string[] = [];
-  const features = after.list.features.map((feature) => {
-    const old = previous.get(feature.id);
-    const status = old?.status ?? 'failing';
-    const evidence = old?.evidence ?? null;
-    if (feature.status !== status || JSON.stringify(feature.evidence) !== JSON.stringify(evidence)) {
-      problems.push(
-        `the worker changed the status or evidence of ${feature.id}; only the harness sets them, so they were put back`,
-      );
-    }
-    return { ...feature, status, evidence };
-  });
-  return { restore: false, list: { ...after.list, features }, problems };
+  if (dropped.length > 0) {
+    problems.push(
+      `removed features ${dropped.join(', ')} from FEATURES.json (workers may not drop features)`,
+    );
+  }
+  if (flipped.length > 0) {
+    problems.push(
+      `changed the status or evidence of ${flipped.join(', ')} in FEATURES.json (only the harness sets them, from its own checks)`,
+    );
+  }
+  if (problems.length > 0) return { restore: true, reject: true, list: before, problems };
+  return { restore: false, reject: false, list: after.list, problems: [] };
 }

@@ -9,7 +9,8 @@ export interface JudgeInput {
   readonly claimed: boolean;
   /** Paths verification or the worker left behind uncommitted (empty when the tree is clean). */
   readonly pollutedPaths: readonly string[];
-  readonly featuresRejected: readonly string[];
+  /** What the guards refused, undid or moved in this iteration: it cannot be the "done" iteration. */
+  readonly refusals: readonly string[];
 }
 
 function describeFailure(check: CheckResult): string {
@@ -61,11 +62,9 @@ export function judge(input: JudgeInput): Verdict {
       `the tree was not clean after verification (${input.pollutedPaths.slice(0, 5).join(', ')}${input.pollutedPaths.length > 5 ? ', …' : ''}); those files were stashed: ignore or remove generated files`,
     );
   }
-  if (input.featuresRejected.length > 0) {
-    failing.push('FEATURES.json');
-    reasons.push(
-      `the worker's edit of FEATURES.json was refused and undone: ${input.featuresRejected.join('; ')}`,
-    );
+  if (input.refusals.length > 0) {
+    failing.push('guards');
+    reasons.push(`the guards refused part of this iteration: ${input.refusals.join('; ')}`);
   }
   if (input.done.requireClaim && !input.claimed && failing.length === 0) {
     failing.push('claim');

@@ -16,6 +16,8 @@ export interface PromptInput {
   readonly iteration: number;
   readonly goal: string;
   readonly features: readonly Feature[];
+  /** Features set aside (stalled, or waiting for a person's answer): not to be worked on now. */
+  readonly parked: readonly string[];
   readonly smoke: { readonly passed: boolean; readonly excerpt: FailingExcerpt | null } | null;
   readonly lastVerdict: Verdict | null;
   readonly failing: readonly FailingExcerpt[];
@@ -41,8 +43,9 @@ function fence(text: string): string {
  * last reason and short excerpts of failing checks.
  */
 export function buildPrompt(input: PromptInput): string {
-  const failingFeatures = input.features.filter((feature) => feature.status === 'failing');
-  const passing = input.features.length - failingFeatures.length;
+  const allFailing = input.features.filter((feature) => feature.status === 'failing');
+  const failingFeatures = allFailing.filter((feature) => !input.parked.includes(feature.id));
+  const passing = input.features.length - allFailing.length;
   const sections: string[] = [];
 
   sections.push(`# baton: iteration ${input.iteration} of run ${input.runId}
@@ -73,8 +76,15 @@ ${head(input.goal.trim(), promptLimits.goalChars)}
 Features passing: ${passing} of ${input.features.length}.${
     featureLines.length > 0
       ? `\nNext failing features:\n${featureLines.join('\n')}`
-      : '\nEvery feature passes; check the oracles and the judge below.'
+      : allFailing.length > 0
+        ? '\nEvery failing feature is parked: check the oracles, the plan and the questions.'
+        : '\nEvery feature passes; check the oracles and the judge below.'
   }`);
+  if (input.parked.length > 0) {
+    sections.push(
+      `Parked, do not work on these now: ${input.parked.slice(0, 20).join(', ')}${input.parked.length > 20 ? ', …' : ''}.`,
+    );
+  }
 
   if (input.smoke !== null && !input.smoke.passed) {
     const excerpt = input.smoke.excerpt;

@@ -13,6 +13,9 @@ export interface BudgetView {
   readonly iterations: number;
   readonly wallClockMs: number;
   readonly noProgressIterations: number;
+  readonly tokens?: number | undefined;
+  readonly costUsd?: number | undefined;
+  readonly perIteration?: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
 }
 
 /** A stop rule: a pure predicate over the run so far. Budgets compose as a list of them. */
@@ -56,9 +59,72 @@ export function noProgressLimit(limit: number): StopCondition {
       : undefined;
 }
 
+export function tokenBudget(limit: number): StopCondition {
+  return (state) => {
+    const used = state.usage.inputTokens + state.usage.outputTokens;
+    return used >= limit
+      ? {
+          reason: 'budget-tokens',
+          message: `token budget spent: ${used} of ${limit} tokens (raise budgets.tokens to continue; what was spent stays counted)`,
+          exitCode: exitCodes.budget,
+        }
+      : undefined;
+  };
+}
+
+export function costBudget(limitUsd: number): StopCondition {
+  return (state) =>
+    state.usage.costUsd >= limitUsd
+      ? {
+          reason: 'budget-cost',
+          message: `cost budget spent: $${state.usage.costUsd.toFixed(2)} of $${limitUsd.toFixed(2)} (raise budgets.costUsd to continue)`,
+          exitCode: exitCodes.budget,
+        }
+      : undefined;
+}
+
+/** One session that used more than a per-iteration limit is a runaway: stop before the next one. */
+export function perIterationBudget(tokens: number | undefined, costUsd: number | undefined): StopCondition {
+  return (state) => {
+    const last = state.iterations.at(-1);
+    if (last?.endedAt == null) return undefined;
+    const used = last.usage.inputTokens + last.usage.outputTokens;
+    let overrun: string | undefined;
+    if (tokens !== undefined && used > tokens) overrun = `${used} tokens (limit ${tokens} per iteration)`;
+    else if (costUsd !== undefined && last.usage.costUsd > costUsd) {
+      overrun = `$${last.usage.costUsd.toFixed(2)} (limit $${costUsd.toFixed(2)} per iteration)`;
+    }
+    if (overrun === undefined) return undefined;
+    return {
+      reason: 'budget-iteration',
+      message: `iteration ${last.iteration} ran away: ${overrun}; check the agent's turn limits, then raise budgets.perIteration to continue`,
+      exitCode: exitCodes.budget,
+    };
+  };
+}
+
+/** Every feature still failing is parked: nothing is left that the workers may work on. */
+export const everythingParked: StopCondition = (state) => {
+  if (state.parked.length === 0 || state.iterationsCompleted === 0) return undefined;
+  const failing = state.featuresTotal - state.featuresPassing;
+  return failing > 0 && state.parked.length >= failing
+    ? {
+        reason: 'parked',
+        message: `every failing feature is parked (${state.parked.map((entry) => `${entry.feature}: ${entry.reason}`).join('; ')}); answer the questions or steer the run, then resume`,
+        exitCode: exitCodes.noProgress,
+      }
+    : undefined;
+};
+
 export function stopConditionsFor(budgets: BudgetView): StopCondition[] {
   return [
     judgedDone,
+    ...(budgets.perIteration === undefined
+      ? []
+      : [perIterationBudget(budgets.perIteration.tokens, budgets.perIteration.costUsd)]),
+    ...(budgets.tokens === undefined ? [] : [tokenBudget(budgets.tokens)]),
+    ...(budgets.costUsd === undefined ? [] : [costBudget(budgets.costUsd)]),
+    everythingParked,
     noProgressLimit(budgets.noProgressIterations),
     iterationBudget(budgets.iterations),
     wallClockBudget(budgets.wallClockMs),

@@ -35,6 +35,14 @@ const rule = z.strictObject({
   do: z.array(action).default([]),
   say: z.string().default(''),
   claimDone: z.boolean().default(false),
+  /** Usage to report (as a BATON_USAGE line), as a model-backed agent would. */
+  usage: z
+    .strictObject({
+      inputTokens: z.number().int().min(0).default(0),
+      outputTokens: z.number().int().min(0).default(0),
+      costUsd: z.number().min(0).default(0),
+    })
+    .optional(),
 });
 
 export const agentScriptSchema = z.strictObject({

@@ -30,6 +30,7 @@ const outcome = runScriptedSession({
     process.stdout.write(`[agent] ${line}\n`);
   },
 });
+if (outcome.usage !== undefined) process.stdout.write(`BATON_USAGE ${JSON.stringify(outcome.usage)}\n`);
 const handoff = process.env.BATON_HANDOFF_FILE;
 if (handoff !== undefined) writeFileSync(handoff, `${outcome.message}\n`);
 process.stdout.write(`${outcome.message}\n`);

@@ -17,6 +17,7 @@ export interface ScriptedSessionOutcome {
   readonly rule: string | null;
   readonly message: string;
   readonly exitCode: number;
+  readonly usage: ScriptRule['usage'];
 }
 
 function readText(cwd: string, path: string): string | undefined {
@@ -102,16 +103,16 @@ export function runScriptedSession(input: ScriptedSessionInput): ScriptedSession
   const chosen: ScriptRule | undefined = input.script.rules.find((rule) => conditionHolds(rule.when, input));
   if (chosen === undefined) {
     input.log('no rule matches the workspace');
-    return { rule: null, message: input.script.otherwise, exitCode: 0 };
+    return { rule: null, message: input.script.otherwise, exitCode: 0, usage: undefined };
   }
   const name = chosen.name ?? `rule ${input.script.rules.indexOf(chosen) + 1}`;
   input.log(`chose ${name}`);
   for (const action of chosen.do) {
     const exitCode = perform(action, input);
-    if (exitCode !== undefined) return { rule: name, message: chosen.say, exitCode };
+    if (exitCode !== undefined) return { rule: name, message: chosen.say, exitCode, usage: chosen.usage };
   }
   const message = chosen.claimDone ? `${chosen.say}\n${claimDoneMarker}` : chosen.say;
-  return { rule: name, message, exitCode: 0 };
+  return { rule: name, message, exitCode: 0, usage: chosen.usage };
 }
 
 export function scriptedAgentMainPath(): string {
