@@ -14,6 +14,7 @@ function promptWith(featureCount: number, noise: number): string {
       title: 't'.repeat(noise),
     })),
     parked: [],
+    steering: Array.from({ length: noise }, () => 's'.repeat(10 * noise)),
     smoke: {
       passed: false,
       excerpt: {
@@ -46,7 +47,8 @@ describe('the orientation prompt', () => {
     const long = promptWith(100, 200);
     const huge = promptWith(1_000, 1_000);
     expect(tiny.length).toBeLessThan(long.length);
-    expect(huge.length).toBeLessThan(15_000);
+    // The sum of every section's bound (promptLimits), with room for the fixed contract text.
+    expect(huge.length).toBeLessThan(18_000);
     // Past the limits, ten times more of everything adds almost nothing (only the counts' digits).
     expect(huge.length / long.length).toBeLessThan(1.02);
     expect(huge).toContain('… and 992 more failing features');

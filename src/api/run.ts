@@ -1,29 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
 import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import {
-  changedPaths,
-  excludeLocally,
-  gitCommonDir,
-  headCommit,
-  isGitRepository,
-  listTree,
-} from '../git/git.ts';
-import { lockedPaths } from '../guards/diff-review.ts';
+import { changedPaths, excludeLocally, gitCommonDir, headCommit, isGitRepository } from '../git/git.ts';
 import { EventLog } from '../log/event-log.ts';
-import type { NewRunEvent, RunEvent } from '../log/events.ts';
-import { initialRunState, reduceRunState, type RunState } from '../log/reducer.ts';
-import type { LoopContext } from '../loop/context.ts';
-import { createAgentFromConfig } from '../loop/create-agent.ts';
-import { runIteration } from '../loop/iteration.ts';
-import { firstStop, stopConditionsFor, type StopDecision } from '../loop/stop-conditions.ts';
+import type { RunEvent } from '../log/events.ts';
+import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
+import type { StopDecision } from '../loop/stop-conditions.ts';
+import { buildLoopContext, restoreChecks } from '../run/context.ts';
+import { clearPause } from '../run/control.ts';
+import { abandonIteration, driveRun } from '../run/drive.ts';
+import { acquireRunLock, type RunLock } from '../run/lock.ts';
+import { reapRunProcesses } from '../run/orphans.ts';
 import { countPassing, readFeatureList } from '../workspace/features.ts';
 import { eventLogPath, harnessDirName, runDir } from '../workspace/paths.ts';
-import { describeError } from '../errors.ts';
 import { readGoal } from '../workspace/spec.ts';
+import { listRuns, readRun } from './inspect.ts';
 
 export interface RunLoopOptions {
   readonly workspace: string;
@@ -37,12 +32,21 @@ export interface RunLoopOptions {
   /** Called after every event with the state it produced: reporters hang here. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
   readonly now?: () => Date;
+  /** How often a waiting harness looks at the control files (pause, stop --now). */
+  readonly controlPollMs?: number;
+}
+
+export interface ResumeOptions extends RunLoopOptions {
+  /** The run to resume (default: the newest). */
+  readonly runId?: string;
 }
 
 export interface RunLoopResult {
   readonly runId: string;
   readonly state: RunState;
   readonly stop: StopDecision;
+  /** Set when this call resumed an earlier run instead of starting one. */
+  readonly resumed: boolean;
 }
 
 function newRunId(now: Date): string {
@@ -53,7 +57,7 @@ function newRunId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-async function assertReady(workspace: string): Promise<void> {
+async function assertRepository(workspace: string): Promise<void> {
   if (!(await isGitRepository(workspace))) {
     throw new BatonError(`${workspace} is not a git repository`, {
       code: 'NOT_A_REPOSITORY',
@@ -77,6 +81,9 @@ async function assertReady(workspace: string): Promise<void> {
     });
   }
   await excludeLocally(workspace, `/${harnessDirName}/`);
+}
+
+async function assertClean(workspace: string): Promise<void> {
   const dirty = await changedPaths(workspace);
   if (dirty.length > 0) {
     throw new BatonError(
@@ -90,109 +97,184 @@ async function assertReady(workspace: string): Promise<void> {
   }
 }
 
-/**
- * The Ralph loop: fresh agent sessions, one bounded unit of work each, until the judge says done or a
- * budget ends the run. Every step is an event in an append-only log; the returned state is the fold
- * of that log.
- */
-export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
-  const now = options.now ?? (() => new Date());
-  const workspace = options.workspace;
-  const config = loadConfig(workspace);
-  await assertReady(workspace);
-  const agent =
-    options.agent ??
-    (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace));
-  if (agent === undefined) {
-    throw new BatonError('baton.yaml names no agent', {
-      code: 'NO_AGENT',
-      fix: 'add an agent section to baton.yaml, e.g. agent: { type: command, command: "my-agent --print" }',
-      exitCode: exitCodes.usage,
-    });
-  }
-  const fallbackAgent =
-    config.fallbackAgent === undefined ? undefined : createAgentFromConfig(config.fallbackAgent, workspace);
-  const planner =
-    options.planner ??
-    (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace));
-  const features = readFeatureList(workspace);
-  const list = features.ok ? features.list : { version: 1 as const, features: [] };
+function combinedAbort(signal: AbortSignal | undefined): AbortController {
+  const abort = new AbortController();
+  if (signal?.aborted === true) abort.abort();
+  signal?.addEventListener('abort', () => {
+    abort.abort();
+  });
+  return abort;
+}
 
-  const startedAt = now();
-  const runId = newRunId(startedAt);
+async function openLog(workspace: string, runId: string): Promise<{ log: EventLog; events: RunEvent[] }> {
   mkdirSync(runDir(workspace, runId), { recursive: true });
   // The log's mirror lives inside .git, where a worker has no reason to look: a tampered log is restored.
   const mirror = join(await gitCommonDir(workspace), 'baton', 'runs', runId, 'events.jsonl');
-  const { log } = EventLog.open(eventLogPath(workspace, runId), mirror);
-  const startHead = (await headCommit(workspace)) ?? '';
-  const lockGlobs = [...config.guards.testFiles, ...config.guards.protectedPaths];
-  const locked = lockedPaths(await listTree(workspace, startHead), lockGlobs);
-  const signal = options.signal ?? new AbortController().signal;
+  const { log, events } = EventLog.open(eventLogPath(workspace, runId), mirror);
+  return { log, events };
+}
 
-  const context: LoopContext = {
-    workspace,
-    runId,
-    config,
-    agent,
-    fallbackAgent,
-    planner,
-    locked,
-    checkpoint: { commit: startHead, checks: [] },
-    agentTimeoutMs: config.agent?.timeoutMs ?? 30 * 60_000,
-    env: options.env ?? process.env,
-    signal,
-    log,
-    now,
-    state: initialRunState,
-    previousChecks: [],
-    emit: (event: NewRunEvent) => {
-      const written = log.append(event, now());
-      context.state = reduceRunState(context.state, written);
-      options.onEvent?.(written, context.state);
-      return written;
-    },
-  };
-
-  const stopWith = (decision: StopDecision): RunLoopResult => {
-    context.emit({
-      type: 'run.stopped',
-      reason: decision.reason,
-      message: decision.message,
-      exitCode: decision.exitCode,
-    });
-    return { runId, state: context.state, stop: decision };
-  };
-
+/**
+ * The Ralph loop: fresh agent sessions, one bounded unit of work each, until the judge says done or a
+ * budget ends the run. Every step is an event in an append-only log; the returned state is the fold of
+ * that log. A workspace whose last run never stopped (its harness died) is resumed instead.
+ */
+export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
+  const workspace = resolve(options.workspace);
+  const config = loadConfig(workspace);
+  await assertRepository(workspace);
+  const latest = listRuns(workspace).at(-1);
+  if (latest !== undefined && readRun(workspace, latest).state.status === 'running') {
+    return resumeRun({ ...options, workspace, runId: latest });
+  }
+  await assertClean(workspace);
+  const now = options.now ?? (() => new Date());
+  const runId = newRunId(now());
+  const lock = acquireRunLock(workspace, runId);
+  let log: EventLog | undefined;
   try {
+    ({ log } = await openLog(workspace, runId));
+    const startCommit = (await headCommit(workspace)) ?? '';
+    const abort = combinedAbort(options.signal);
+    const context = await buildLoopContext({
+      workspace,
+      runId,
+      config,
+      log,
+      state: initialRunState,
+      startCommit,
+      signal: abort.signal,
+      agent: options.agent,
+      planner: options.planner,
+      env: options.env,
+      now,
+      onEvent: options.onEvent,
+    });
+    const features = readFeatureList(workspace);
+    const list = features.ok ? features.list : { version: 1 as const, features: [] };
     context.emit({
       type: 'run.started',
       runId,
       goal: config.goal ?? readGoal(workspace),
       workspace,
-      headCommit: startHead,
+      headCommit: startCommit,
       budgets: config.budgets,
       featuresTotal: list.features.length,
       featuresPassing: countPassing(list),
     });
-    const conditions = stopConditionsFor(config.budgets);
-    for (let iteration = 1; ; iteration += 1) {
-      const elapsedMs = now().getTime() - startedAt.getTime();
-      const decision = firstStop(conditions, context.state, elapsedMs);
-      if (decision !== undefined) return stopWith(decision);
-      if (signal.aborted) {
-        return stopWith({
-          reason: 'aborted',
-          message: 'the run was interrupted',
-          exitCode: exitCodes.stopped,
-        });
-      }
-      await runIteration(context, iteration);
-    }
-  } catch (error) {
-    const exitCode = BatonError.isInstance(error) ? error.exitCode : exitCodes.error;
-    stopWith({ reason: signal.aborted ? 'aborted' : 'error', message: describeError(error), exitCode });
-    throw error;
+    const stop = await driveRun(context, {
+      abort,
+      ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
+    });
+    return { runId, state: context.state, stop, resumed: false };
   } finally {
-    log.close();
+    log?.close();
+    lock.release();
+  }
+}
+
+function budgetsOf(config: Config): {
+  iterations: number;
+  wallClockMs: number;
+  noProgressIterations: number;
+} {
+  return {
+    iterations: config.budgets.iterations,
+    wallClockMs: config.budgets.wallClockMs,
+    noProgressIterations: config.budgets.noProgressIterations,
+  };
+}
+
+/**
+ * Continue a run: after a crash (kill -9, a reboot, an OOM), after `baton stop`, or after a budget was
+ * raised. Leftover processes are killed, an unfinished iteration is put aside (its work under a ref) and
+ * the loop goes on with counters, budgets spent and evidence as the log has them.
+ */
+export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> {
+  const workspace = resolve(options.workspace);
+  const config = loadConfig(workspace);
+  await assertRepository(workspace);
+  const runs = listRuns(workspace);
+  const runId = options.runId ?? runs.at(-1);
+  if (runId === undefined || !runs.includes(runId)) {
+    throw new BatonError(runId === undefined ? 'there is no run to resume' : `there is no run ${runId}`, {
+      code: 'RUN_NOT_FOUND',
+      fix: runId === undefined ? 'start one with `baton run`' : `known runs: ${runs.join(', ') || 'none'}`,
+      exitCode: exitCodes.usage,
+    });
+  }
+  const now = options.now ?? (() => new Date());
+  // The lock comes first: from here on no other harness writes this workspace or its log.
+  const lock: RunLock = acquireRunLock(workspace, runId);
+  let log: EventLog | undefined;
+  try {
+    const opened = await openLog(workspace, runId);
+    log = opened.log;
+    const state = foldEvents(opened.events);
+    if (state.stop?.reason === 'done') {
+      throw new BatonError(`run ${runId} is done: the judge found the done condition met`, {
+        code: 'NOTHING_TO_RESUME',
+        fix: 'start a new run with `baton run` (after adding features or changing the done condition)',
+        exitCode: exitCodes.usage,
+      });
+    }
+    const reaped = await reapRunProcesses(runId);
+    const indexLock = join(await gitCommonDir(workspace), 'index.lock');
+    // A crash inside a git command leaves its lock; we hold the run lock, so no git of ours is running.
+    if (existsSync(indexLock)) rmSync(indexLock, { force: true });
+    clearPause(workspace);
+    const runStarted = opened.events.find((event) => event.type === 'run.started');
+    const startCommit =
+      runStarted?.type === 'run.started' ? runStarted.headCommit : ((await headCommit(workspace)) ?? '');
+    const abort = combinedAbort(options.signal);
+    const context = await buildLoopContext({
+      workspace,
+      runId,
+      config,
+      log,
+      state,
+      startCommit,
+      signal: abort.signal,
+      agent: options.agent,
+      planner: options.planner,
+      env: options.env,
+      now,
+      onEvent: options.onEvent,
+    });
+    const why =
+      state.status === 'running'
+        ? `the previous harness${lock.recovered === null ? '' : ` (pid ${lock.recovered.pid})`} stopped without finishing`
+        : `after ${state.stop?.reason ?? 'a stop'}`;
+    if (state.status === 'not-started') {
+      // The harness died before it could record the start: this is the start.
+      const features = readFeatureList(workspace);
+      const list = features.ok ? features.list : { version: 1 as const, features: [] };
+      context.emit({
+        type: 'run.started',
+        runId,
+        goal: config.goal ?? readGoal(workspace),
+        workspace,
+        headCommit: startCommit,
+        budgets: config.budgets,
+        featuresTotal: list.features.length,
+        featuresPassing: countPassing(list),
+      });
+    } else {
+      context.emit({ type: 'run.resumed', reason: why, budgets: budgetsOf(config), reaped });
+    }
+    if (state.currentIteration !== null) await abandonIteration(context, 'the harness died mid-iteration');
+    const restored = restoreChecks(opened.events, context.state);
+    context.previousChecks = restored.previous;
+    if (context.state.lastCheckpoint !== null) {
+      context.checkpoint = { commit: context.state.lastCheckpoint.commit, checks: restored.atCheckpoint };
+    }
+    const stop = await driveRun(context, {
+      abort,
+      ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
+    });
+    return { runId, state: context.state, stop, resumed: true };
+  } finally {
+    log?.close();
+    lock.release();
   }
 }

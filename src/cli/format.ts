@@ -31,6 +31,20 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  park     ${event.feature}: ${head(event.reason, 200)}`;
     case 'agent.switched':
       return `  switch   ${event.from} -> ${event.to}: ${event.reason}`;
+    case 'human.edited':
+      return `  person   committed changes made between iterations: ${head(event.paths.join(', '), 200)}`;
+    case 'steer.received':
+      return `  steer    "${head(event.message, 200)}"${event.unpark.length > 0 ? ` (unparks ${event.unpark.join(', ')})` : ''}`;
+    case 'iteration.interrupted':
+      return `  stopped  iteration ${event.iteration} interrupted (${event.reason}); reset to ${short(event.resetTo)}${event.savedAs === null ? '' : `, its work kept at ${event.savedAs}`}`;
+    case 'run.resumed':
+      return `\nresumed: ${event.reason}${event.reaped.length > 0 ? ` (killed leftover processes ${event.reaped.join(', ')})` : ''}`;
+    case 'run.paused':
+      return `\npaused by ${event.by}: waiting for \`baton resume\``;
+    case 'run.unpaused':
+      return `resumed by ${event.by}`;
+    case 'checkpoint.restored':
+      return `rolled back to ${event.tag} (${short(event.commit)}); the previous state is kept at ${event.backup}`;
     case 'question.asked':
       return `  question ${head(event.question, 300)}`;
     case 'commit.created':

@@ -8,6 +8,7 @@ import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
+import { registerControlCommands } from './control-commands.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
 interface Output {
@@ -32,6 +33,22 @@ function eventPrinter(json: boolean, output: Output): (event: RunEvent) => void 
       if (line !== undefined) output.out(line);
     }
   };
+}
+
+/** Run long work with SIGINT and SIGTERM turned into an abort: the harness stops cleanly. */
+async function withInterrupts<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** Build the CLI. It parses flags, calls the library and formats what comes back; nothing more. */
@@ -111,23 +128,15 @@ export function createProgram(
     .addOption(workspaceOption())
     .option('--json', 'print every event as a JSON line')
     .action(async (flags: { workspace: string; json?: boolean }) => {
-      const controller = new AbortController();
-      const onSignal = (): void => {
-        controller.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const result = await runLoop({
+      const result = await withInterrupts((signal) =>
+        runLoop({
           workspace: resolve(flags.workspace),
-          signal: controller.signal,
+          signal,
           onEvent: eventPrinter(flags.json === true, output),
-        });
-        setExitCode(result.stop.exitCode);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+        }),
+      );
+      if (result.resumed && flags.json !== true) output.out('(an unfinished run was found and resumed)');
+      setExitCode(result.stop.exitCode);
     });
 
   program
@@ -217,6 +226,13 @@ export function createProgram(
       setExitCode(result.stop.exitCode);
     });
 
+  registerControlCommands(program, {
+    out: output.out,
+    err: output.err,
+    setExitCode,
+    eventPrinter: (json) => eventPrinter(json, output),
+    withInterrupts,
+  });
   return program;
 }
 

@@ -12,6 +12,7 @@ export type StopReason =
   | 'no-progress'
   | 'parked'
   | 'error'
+  | 'stopped'
   | 'aborted';
 
 /** The failure-mode guards; each firing is an event with what it did. */
@@ -138,6 +139,47 @@ export type RunEvent = EventBase &
         readonly reason: string;
       }
     | {
+        readonly type: 'human.edited';
+        readonly iteration: number;
+        readonly paths: readonly string[];
+        readonly commit: string | null;
+      }
+    | {
+        readonly type: 'steer.received';
+        readonly iteration: number;
+        readonly message: string;
+        readonly unpark: readonly string[];
+      }
+    | {
+        readonly type: 'iteration.interrupted';
+        readonly iteration: number;
+        /** Where the unfinished iteration's work was kept (null: it had changed nothing). */
+        readonly savedAs: string | null;
+        readonly resetTo: string;
+        readonly reason: string;
+      }
+    | {
+        readonly type: 'run.resumed';
+        readonly reason: string;
+        readonly budgets: {
+          readonly iterations: number;
+          readonly wallClockMs: number;
+          readonly noProgressIterations: number;
+        };
+        readonly reaped: readonly number[];
+      }
+    | { readonly type: 'run.paused'; readonly by: string }
+    | { readonly type: 'run.unpaused'; readonly by: string }
+    | {
+        readonly type: 'checkpoint.restored';
+        readonly tag: string;
+        readonly commit: string;
+        readonly backup: string;
+        readonly featuresPassing: number;
+        readonly featuresTotal: number;
+        readonly passingFeatures: readonly string[];
+      }
+    | {
         readonly type: 'question.asked';
         readonly iteration: number;
         readonly question: string;
@@ -208,6 +250,13 @@ export const runEventTypes: readonly RunEventType[] = [
   'feature.parked',
   'agent.switched',
   'question.asked',
+  'human.edited',
+  'steer.received',
+  'iteration.interrupted',
+  'run.resumed',
+  'run.paused',
+  'run.unpaused',
+  'checkpoint.restored',
   'commit.created',
   'verify.ended',
   'tree.polluted',

@@ -21,6 +21,15 @@ export interface IterationSummary {
   readonly polluted: readonly string[];
   readonly usage: Usage;
   readonly summary: string;
+  /** HEAD when the iteration started: where an interrupted iteration is reset to. */
+  readonly startCommit: string;
+  readonly interrupted: boolean;
+}
+
+export interface Checkpoint {
+  readonly tag: string;
+  readonly commit: string;
+  readonly iteration: number;
 }
 
 export interface RunState {
@@ -41,11 +50,8 @@ export interface RunState {
   readonly passingFeatures: readonly string[];
   readonly noProgressStreak: number;
   readonly lastVerdict: Verdict | null;
-  readonly lastCheckpoint: {
-    readonly tag: string;
-    readonly commit: string;
-    readonly iteration: number;
-  } | null;
+  readonly lastCheckpoint: Checkpoint | null;
+  readonly checkpoints: readonly Checkpoint[];
   readonly usage: Usage;
   readonly stop: { readonly reason: StopReason; readonly message: string; readonly exitCode: number } | null;
   readonly iterations: readonly IterationSummary[];
@@ -67,6 +73,16 @@ export interface RunState {
   readonly escalation: { readonly replanned: boolean; readonly switched: boolean };
   readonly guardFirings: Readonly<Partial<Record<GuardName, number>>>;
   readonly rollbacks: number;
+  /** Messages from a person (`baton steer`), with the iteration whose prompt carries them. */
+  readonly steering: readonly { readonly iteration: number; readonly message: string }[];
+  readonly paused: boolean;
+  /** Wall-clock time the run was active before its current segment (time between a crash and the resume excluded). */
+  readonly activeMsBefore: number;
+  /** When the current segment (the start, or the last resume) began. */
+  readonly segmentStartedAt: string | null;
+  readonly interruptions: number;
+  /** The highest iteration number used so far (interrupted ones included). */
+  readonly lastIteration: number;
 }
 
 export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0 };
@@ -86,6 +102,7 @@ export const initialRunState: RunState = {
   noProgressStreak: 0,
   lastVerdict: null,
   lastCheckpoint: null,
+  checkpoints: [],
   usage: emptyUsage,
   stop: null,
   iterations: [],
@@ -96,6 +113,12 @@ export const initialRunState: RunState = {
   escalation: { replanned: false, switched: false },
   guardFirings: {},
   rollbacks: 0,
+  steering: [],
+  paused: false,
+  activeMsBefore: 0,
+  segmentStartedAt: null,
+  interruptions: 0,
+  lastIteration: 0,
 };
 
 function addUsage(a: Usage, b: Usage): Usage {
@@ -128,6 +151,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         runId: event.runId,
         goal: event.goal,
         startedAt: event.at,
+        segmentStartedAt: event.at,
         status: 'running',
         budgets: event.budgets,
         featuresPassing: event.featuresPassing,
@@ -138,6 +162,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       return {
         ...next,
         currentIteration: event.iteration,
+        lastIteration: Math.max(next.lastIteration, event.iteration),
         iterations: [
           ...next.iterations,
           {
@@ -159,6 +184,8 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             rolledBack: false,
             polluted: [],
             usage: emptyUsage,
+            startCommit: event.headCommit,
+            interrupted: false,
             summary: '',
           },
         ],
@@ -212,6 +239,72 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       };
     case 'agent.switched':
       return { ...next, activeAgent: 'fallback', escalation: { ...next.escalation, switched: true } };
+    case 'human.edited':
+      return next;
+    case 'steer.received':
+      return {
+        ...next,
+        steering: [...next.steering, { iteration: event.iteration, message: event.message }],
+        parked: next.parked.filter((entry) => !event.unpark.includes(entry.feature)),
+      };
+    case 'iteration.interrupted': {
+      // A checkpoint the interrupted iteration tagged is gone with its work.
+      const checkpoints = next.checkpoints.filter((entry) => entry.iteration !== event.iteration);
+      return updateCurrent(
+        {
+          ...next,
+          currentIteration: null,
+          interruptions: next.interruptions + 1,
+          checkpoints,
+          lastCheckpoint: checkpoints.at(-1) ?? null,
+        },
+        event.iteration,
+        { endedAt: event.at, interrupted: true, checkpoint: null, summary: `interrupted: ${event.reason}` },
+      );
+    }
+    case 'run.resumed': {
+      // The time between the last event before the resume and the resume itself was not run time.
+      const segmentMs =
+        state.segmentStartedAt === null || state.updatedAt === null
+          ? 0
+          : Date.parse(state.updatedAt) - Date.parse(state.segmentStartedAt);
+      return {
+        ...next,
+        status: 'running',
+        stop: null,
+        paused: false,
+        currentIteration: null,
+        budgets: event.budgets,
+        activeMsBefore: next.activeMsBefore + Math.max(0, segmentMs),
+        segmentStartedAt: event.at,
+      };
+    }
+    case 'run.paused':
+      // Paused time is not run time: close the segment, reopen it on unpause.
+      return {
+        ...next,
+        paused: true,
+        activeMsBefore:
+          next.activeMsBefore +
+          (next.segmentStartedAt === null
+            ? 0
+            : Math.max(0, Date.parse(event.at) - Date.parse(next.segmentStartedAt))),
+        segmentStartedAt: null,
+      };
+    case 'run.unpaused':
+      return { ...next, paused: false, segmentStartedAt: event.at };
+    case 'checkpoint.restored': {
+      const index = next.checkpoints.findIndex((entry) => entry.tag === event.tag);
+      const checkpoints = index < 0 ? next.checkpoints : next.checkpoints.slice(0, index + 1);
+      return {
+        ...next,
+        featuresPassing: event.featuresPassing,
+        featuresTotal: event.featuresTotal,
+        passingFeatures: event.passingFeatures,
+        checkpoints,
+        lastCheckpoint: checkpoints.at(-1) ?? null,
+      };
+    }
     case 'question.asked':
       return {
         ...next,
@@ -236,12 +329,14 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       return updateCurrent({ ...next, lastVerdict: event.verdict }, event.iteration, {
         verdict: event.verdict,
       });
-    case 'checkpoint.created':
+    case 'checkpoint.created': {
+      const checkpoint = { tag: event.tag, commit: event.commit, iteration: event.iteration };
       return updateCurrent(
-        { ...next, lastCheckpoint: { tag: event.tag, commit: event.commit, iteration: event.iteration } },
+        { ...next, lastCheckpoint: checkpoint, checkpoints: [...next.checkpoints, checkpoint] },
         event.iteration,
         { checkpoint: event.tag },
       );
+    }
     case 'iteration.ended':
       return updateCurrent(
         {

@@ -18,6 +18,8 @@ export interface PromptInput {
   readonly features: readonly Feature[];
   /** Features set aside (stalled, or waiting for a person's answer): not to be worked on now. */
   readonly parked: readonly string[];
+  /** What a person told the run since the last iteration (`baton steer`). */
+  readonly steering: readonly string[];
   readonly smoke: { readonly passed: boolean; readonly excerpt: FailingExcerpt | null } | null;
   readonly lastVerdict: Verdict | null;
   readonly failing: readonly FailingExcerpt[];
@@ -31,6 +33,7 @@ export const promptLimits = {
   verdictChars: 1_200,
   excerpts: 3,
   excerptChars: 1_500,
+  steeringChars: 1_000,
 } as const;
 
 function fence(text: string): string {
@@ -90,6 +93,12 @@ Features passing: ${passing} of ${input.features.length}.${
     const excerpt = input.smoke.excerpt;
     sections.push(`## The smoke test fails: fix this first
 The workspace was already broken when this session started${excerpt === null ? '.' : ` (\`${excerpt.command}\`: ${excerpt.ended}):\n${fence(tail(excerpt.output.trim(), promptLimits.excerptChars))}`}`);
+  }
+
+  if (input.steering.length > 0) {
+    const recent = input.steering.slice(-3);
+    sections.push(`## A person steering this run says (this comes first)
+${recent.map((message) => `> ${head(message, promptLimits.steeringChars).split('\n').join('\n> ')}`).join('\n\n')}`);
   }
 
   if (input.lastVerdict !== null) {

@@ -1,0 +1,157 @@
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { listCheckpoints, rollbackTo } from '../api/checkpoints.ts';
+import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../api/control.ts';
+import { explain, type Explanation } from '../api/explain.ts';
+import type { RunEvent } from '../log/events.ts';
+
+export interface CommandIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly setExitCode: (code: number) => void;
+  readonly eventPrinter: (json: boolean) => (event: RunEvent) => void;
+  /** Run a long operation with SIGINT/SIGTERM wired to its abort signal. */
+  readonly withInterrupts: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+}
+
+function workspaceOption(): Option {
+  return new Option('-C, --workspace <dir>', 'the workspace (default: the current directory)').default('.');
+}
+
+export function formatExplanation(explanation: Explanation): string {
+  const lines = [`run ${explanation.runId}`, `  ${explanation.headline}`];
+  if (explanation.lastVerdict !== null) lines.push(`  last verdict: ${explanation.lastVerdict}`);
+  lines.push('  budgets:');
+  for (const budget of explanation.budgets)
+    {lines.push(
+      `    ${budget.name.padEnd(11)} used ${budget.used.padEnd(9)} of ${budget.limit.padEnd(9)} left ${budget.left}`,
+    );}
+  lines.push(
+    `  iterations without progress: ${explanation.noProgress.streak} (stop at ${explanation.noProgress.limit || 'never'})`,
+  );
+  if (explanation.lastCheckpoint !== null)
+    {lines.push(
+      `  last checkpoint: ${explanation.lastCheckpoint.tag} (${explanation.lastCheckpoint.commit.slice(0, 8)})`,
+    );}
+  for (const entry of explanation.parked) lines.push(`  parked ${entry.feature}: ${entry.reason}`);
+  for (const question of explanation.questions)
+    {lines.push(
+      `  question (iteration ${question.iteration}${question.feature === null ? '' : `, ${question.feature}`}): ${question.question}`,
+    );}
+  const firings = Object.entries(explanation.guardFirings);
+  if (firings.length > 0)
+    {lines.push(`  guards fired: ${firings.map(([name, count]) => `${name} ×${String(count)}`).join(', ')}`);}
+  return lines.join('\n');
+}
+
+/** pause, resume, stop, steer, checkpoints, rollback, explain: a person's hands on a long run. */
+export function registerControlCommands(program: Command, io: CommandIo): void {
+  program
+    .command('pause')
+    .description('pause the running harness after its current iteration')
+    .addOption(workspaceOption())
+    .action((flags: { workspace: string }) => {
+      io.out(pauseRun(flags.workspace).message);
+    });
+
+  program
+    .command('resume')
+    .description('let a paused harness go on, or continue a stopped or crashed run in this process')
+    .addOption(workspaceOption())
+    .option('--run <id>', 'the run to continue (default: the newest)')
+    .option('--json', 'print every event as a JSON line')
+    .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const outcome = await io.withInterrupts((signal) =>
+        resumeOrUnpause({
+          workspace: resolve(flags.workspace),
+          signal,
+          onEvent: io.eventPrinter(flags.json === true),
+          ...(flags.run === undefined ? {} : { runId: flags.run }),
+        }),
+      );
+      if (outcome.unpaused) io.out(outcome.message);
+      else io.setExitCode(outcome.stop.exitCode);
+    });
+
+  program
+    .command('stop')
+    .description('stop the running harness after its current iteration (--now: within seconds)')
+    .addOption(workspaceOption())
+    .option('--now', 'interrupt the current iteration; its work is kept under a ref, not committed')
+    .action((flags: { workspace: string; now?: boolean }) => {
+      const result = stopRun(flags.workspace, flags.now === true);
+      io.out(result.message);
+    });
+
+  program
+    .command('steer')
+    .description("leave a message for the next worker's prompt")
+    .argument('<message>', 'what the next worker should know or do')
+    .option(
+      '--unpark <ids>',
+      'comma-separated feature ids to work on again (e.g. after answering a question)',
+    )
+    .addOption(workspaceOption())
+    .action((message: string, flags: { workspace: string; unpark?: string }) => {
+      const unpark =
+        flags.unpark === undefined
+          ? []
+          : flags.unpark
+              .split(',')
+              .map((id) => id.trim())
+              .filter((id) => id !== '');
+      io.out(steerRun(flags.workspace, message, unpark).message);
+    });
+
+  program
+    .command('checkpoints')
+    .description("the run's checkpoints: states where nothing that passed before failed")
+    .addOption(workspaceOption())
+    .option('--run <id>', 'a run id (default: the newest)')
+    .option('--json', 'print as JSON')
+    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+      const checkpoints = listCheckpoints(flags.workspace, flags.run);
+      if (flags.json === true) {
+        io.out(JSON.stringify(checkpoints, null, 2));
+        return;
+      }
+      if (checkpoints.length === 0) io.out('no checkpoints yet');
+      for (const checkpoint of checkpoints) {
+        io.out(
+          `  ${String(checkpoint.iteration).padStart(4)}  ${checkpoint.commit.slice(0, 8)}  ${checkpoint.featuresPassing ?? '?'}/${checkpoint.featuresTotal ?? '?'} passing  ${checkpoint.tag}`,
+        );
+      }
+    });
+
+  program
+    .command('rollback')
+    .description('put the workspace back to a checkpoint; what it had is kept under refs/baton/backup/')
+    .argument('<checkpoint>', 'an iteration number from `baton checkpoints`, or a checkpoint tag')
+    .addOption(workspaceOption())
+    .option('--json', 'print as JSON')
+    .action(async (target: string, flags: { workspace: string; json?: boolean }) => {
+      const result = await rollbackTo(flags.workspace, target);
+      if (flags.json === true) io.out(JSON.stringify(result, null, 2));
+      else {
+        io.out(
+          `rolled back to ${result.tag} (${result.commit.slice(0, 8)}): ${result.featuresPassing}/${result.featuresTotal} features passing`,
+        );
+        io.out(
+          result.backup === null
+            ? '  nothing beyond the checkpoint needed keeping'
+            : `  the previous state is kept at ${result.backup}`,
+        );
+      }
+    });
+
+  program
+    .command('explain')
+    .description('why the run is where it is: the stop or continue reason, the last verdict, the budget left')
+    .addOption(workspaceOption())
+    .option('--run <id>', 'a run id (default: the newest)')
+    .option('--json', 'print as JSON')
+    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+      const explanation = explain(flags.workspace, flags.run);
+      io.out(flags.json === true ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+    });
+}

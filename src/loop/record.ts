@@ -1,0 +1,119 @@
+import type { AgentSessionResult } from '../agents/agent.ts';
+import { commitPaths, headCommit, tag } from '../git/git.ts';
+import type { CheckResult, Verdict } from '../log/events.ts';
+import { countPassing, writeFeatureList, type FeatureList } from '../workspace/features.ts';
+import { stateFiles } from '../workspace/paths.ts';
+import { recordProgress } from '../workspace/progress.ts';
+import { firstLine, head } from '../util/text.ts';
+import type { LoopContext } from './context.ts';
+
+export interface IterationRecord {
+  readonly iteration: number;
+  readonly startedAt: number;
+  readonly features: FeatureList;
+  readonly checks: readonly CheckResult[];
+  readonly verdict: Verdict;
+  readonly session: AgentSessionResult;
+  readonly workCommit: string | null;
+  readonly verifiedCommit: string;
+  /** Checks that passed when the iteration started (`kind:name`). */
+  readonly wasPassing: ReadonlySet<string>;
+  readonly regressed: readonly string[];
+  /** The iteration's work was refused or rolled back: statuses stay as they were. */
+  readonly rolledBack: boolean;
+  /** A regression was rolled back: the tree is the checkpoint's again, worth a new checkpoint. */
+  readonly restoredCheckpoint: boolean;
+  readonly smokePassed: boolean;
+}
+
+/**
+ * Settle and record: statuses and evidence in FEATURES.json (only the harness writes them), an entry in
+ * PROGRESS.md, one commit, a checkpoint tag when nothing regressed, and the iteration.ended event.
+ */
+export async function recordIteration(context: LoopContext, record: IterationRecord): Promise<void> {
+  const { iteration, checks, verdict, session } = record;
+  const byFeature = new Map(
+    checks.filter((check) => check.kind === 'feature').map((check) => [check.name, check]),
+  );
+  const at = context.now().toISOString();
+  const updated: FeatureList = {
+    ...record.features,
+    features: record.features.features.map((feature) => {
+      const check = byFeature.get(feature.id);
+      if (check === undefined || record.rolledBack) return feature;
+      return {
+        ...feature,
+        status: check.passed ? 'passing' : 'failing',
+        evidence: {
+          iteration,
+          commit: record.verifiedCommit,
+          command: check.command,
+          exitCode: check.exitCode ?? -1,
+          at,
+          output: check.outputPath,
+        },
+      };
+    }),
+  };
+  writeFeatureList(context.workspace, updated);
+  const progressed =
+    !record.rolledBack &&
+    checks.some(
+      (check) =>
+        check.passed && check.kind !== 'smoke' && !record.wasPassing.has(`${check.kind}:${check.name}`),
+    );
+  const passingFeatures = updated.features
+    .filter((feature) => feature.status === 'passing')
+    .map((feature) => feature.id);
+  const outcome = verdict.done
+    ? 'done'
+    : record.rolledBack
+      ? 'rolled back'
+      : verdict.claimRejected
+        ? 'claim rejected'
+        : progressed
+          ? 'progress'
+          : 'no progress';
+  recordProgress(
+    context.workspace,
+    {
+      iteration,
+      at,
+      outcome: `${outcome}${record.regressed.length > 0 ? `; regressed: ${record.regressed.join(', ')}` : ''}; agent ${session.status}`,
+      featuresPassing: passingFeatures.length,
+      featuresTotal: updated.features.length,
+      commits: record.workCommit === null || record.rolledBack ? [] : [record.workCommit],
+      handoff: session.finalMessage,
+      verdict: verdict.reason,
+    },
+    context.config.progress.keepEntries,
+  );
+  const recordCommit = await commitPaths(
+    context.workspace,
+    [stateFiles.features, stateFiles.progress],
+    `baton: iteration ${iteration} verified: ${countPassing(updated)}/${updated.features.length} features passing${verdict.done ? ', done' : ''}`,
+  );
+  if (recordCommit !== null)
+    {context.emit({ type: 'commit.created', iteration, commit: recordCommit, purpose: 'record' });}
+
+  // A checkpoint marks a state worth returning to: nothing that passed before fails now.
+  if ((record.regressed.length === 0 || record.restoredCheckpoint) && record.smokePassed) {
+    const commit = recordCommit ?? (await headCommit(context.workspace)) ?? record.verifiedCommit;
+    const name = `baton/${context.runId}/checkpoint-${iteration}`;
+    await tag(context.workspace, name, commit);
+    context.emit({ type: 'checkpoint.created', iteration, tag: name, commit });
+    context.checkpoint = { commit, checks };
+  }
+  context.previousChecks = checks;
+  context.emit({
+    type: 'iteration.ended',
+    iteration,
+    durationMs: Math.round(performance.now() - record.startedAt),
+    featuresPassing: passingFeatures.length,
+    featuresTotal: updated.features.length,
+    passingFeatures,
+    progressed,
+    regressed: record.regressed,
+    summary: `${outcome}: ${passingFeatures.length}/${updated.features.length} features passing${session.finalMessage.trim() === '' ? '' : `; worker: ${head(firstLine(session.finalMessage), 100)}`}`,
+  });
+}

@@ -1,0 +1,71 @@
+import type { AgentSessionResult } from '../agents/agent.ts';
+import { changedFiles, listTree, unifiedDiff } from '../git/git.ts';
+import { parseUnifiedDiff, reviewDiff } from '../guards/diff-review.ts';
+import { featureOfQuestion, questionAsked } from '../guards/question.ts';
+import type { FeatureList } from '../workspace/features.ts';
+import { head } from '../util/text.ts';
+import type { LoopContext } from './context.ts';
+import { focusFeature } from './escalate.ts';
+
+/** Review the committed work for test gaming; returns the reasons to refuse it. */
+export async function reviewWork(
+  context: LoopContext,
+  iteration: number,
+  from: string,
+  work: string,
+): Promise<string[]> {
+  const { guards } = context.config;
+  const violations = reviewDiff({
+    files: await changedFiles(context.workspace, from, work),
+    lines: parseUnifiedDiff(await unifiedDiff(context.workspace, from, work)),
+    testFiles: guards.testFiles,
+    protectedPaths: guards.protectedPaths,
+    locked: context.locked,
+    lockedNow: context.locked.size === 0 ? new Map() : await listTree(context.workspace, work),
+    testGaming: guards.testGaming,
+    ignoreDirectives: guards.ignoreDirectives,
+  });
+  for (const violation of violations) {
+    context.emit({
+      type: 'guard.fired',
+      iteration,
+      guard: violation.guard,
+      action: 'rejected',
+      details: [violation.detail],
+    });
+  }
+  return violations.map((violation) => `the worker ${violation.detail}`);
+}
+
+/** A worker that asked instead of working: record the question, park its feature, carry on. */
+export function recordQuestion(
+  context: LoopContext,
+  iteration: number,
+  session: AgentSessionResult,
+  changedSomething: boolean,
+  features: FeatureList,
+): void {
+  if (!context.config.guards.questions) return;
+  const question = questionAsked(session.finalMessage, changedSomething);
+  if (question === undefined) return;
+  const parked = context.state.parked.map((entry) => entry.feature);
+  const failing = features.features
+    .filter((feature) => feature.status === 'failing' && !parked.includes(feature.id))
+    .map((feature) => feature.id);
+  const feature = featureOfQuestion(question, failing, focusFeature(features, parked)) ?? null;
+  context.emit({ type: 'question.asked', iteration, question, feature });
+  context.emit({
+    type: 'guard.fired',
+    iteration,
+    guard: 'question',
+    action: 'recorded',
+    details: [`question for a person: ${head(question, 300)}`],
+  });
+  if (feature !== null)
+    {context.emit({
+      type: 'feature.parked',
+      iteration,
+      feature,
+      reason: `waiting for an answer: ${head(question, 200)}`,
+    });}
+}

@@ -1,0 +1,88 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { harnessDir } from '../workspace/paths.ts';
+
+/**
+ * How a person reaches a running harness: small files in .baton/control/, read between iterations
+ * (and, for `stop --now`, every half second during one). Files survive a crash, so a request made while
+ * nothing runs is honoured by the next harness that drives the workspace.
+ */
+function controlDir(workspace: string): string {
+  return join(harnessDir(workspace), 'control');
+}
+
+function controlFile(workspace: string, name: string): string {
+  mkdirSync(controlDir(workspace), { recursive: true });
+  return join(controlDir(workspace), name);
+}
+
+export interface StopRequest {
+  readonly now: boolean;
+  readonly by: string;
+  readonly at: string;
+}
+
+export function requestPause(workspace: string, by = 'a person'): void {
+  writeFileSync(controlFile(workspace, 'pause'), JSON.stringify({ by, at: new Date().toISOString() }));
+}
+
+export function pauseRequested(workspace: string): boolean {
+  return existsSync(join(controlDir(workspace), 'pause'));
+}
+
+export function clearPause(workspace: string): boolean {
+  const path = join(controlDir(workspace), 'pause');
+  const existed = existsSync(path);
+  rmSync(path, { force: true });
+  return existed;
+}
+
+export function requestStop(workspace: string, now: boolean, by = 'a person'): void {
+  writeFileSync(
+    controlFile(workspace, 'stop'),
+    JSON.stringify({ now, by, at: new Date().toISOString() } satisfies StopRequest),
+  );
+}
+
+export function stopRequested(workspace: string): StopRequest | null {
+  const path = join(controlDir(workspace), 'stop');
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as StopRequest;
+  } catch {
+    return { now: false, by: 'a person', at: '' };
+  }
+}
+
+export function clearStop(workspace: string): void {
+  rmSync(join(controlDir(workspace), 'stop'), { force: true });
+}
+
+export interface SteerMessage {
+  readonly message: string;
+  readonly unpark: readonly string[];
+  readonly at: string;
+}
+
+export function appendSteer(workspace: string, message: string, unpark: readonly string[] = []): void {
+  appendFileSync(
+    controlFile(workspace, 'steer.jsonl'),
+    `${JSON.stringify({ message, unpark, at: new Date().toISOString() } satisfies SteerMessage)}\n`,
+  );
+}
+
+/** Steering messages after the first `skip` (the ones the run already received). */
+export function readSteer(workspace: string, skip: number): SteerMessage[] {
+  const path = join(controlDir(workspace), 'steer.jsonl');
+  if (!existsSync(path)) return [];
+  const messages: SteerMessage[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      messages.push(JSON.parse(line) as SteerMessage);
+    } catch {
+      // A line torn by a crash of `baton steer` itself: skipped; the person can send it again.
+    }
+  }
+  return messages.slice(skip);
+}

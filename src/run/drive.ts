@@ -1,0 +1,177 @@
+import { BatonError, describeError, exitCodes } from '../errors.ts';
+import { runGit } from '../git/git.ts';
+import type { LoopContext } from '../loop/context.ts';
+import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
+import { saveAndReset } from '../loop/rollback.ts';
+import { firstStop, stopConditionsFor, type StopDecision } from '../loop/stop-conditions.ts';
+import type { RunState } from '../log/reducer.ts';
+import { clearPause, clearStop, pauseRequested, readSteer, stopRequested } from './control.ts';
+
+export interface DriveOptions {
+  /** Aborts the iteration under way (SIGTERM/SIGINT to the CLI, `baton stop --now`). */
+  readonly abort: AbortController;
+  /** How long to wait between looks at the control files while paused. */
+  readonly pollMs?: number;
+}
+
+/** Wall-clock time the run has been active: crashes, stops and pauses do not count. */
+export function activeElapsedMs(state: RunState, now: Date): number {
+  const segment =
+    state.segmentStartedAt === null ? 0 : Math.max(0, now.getTime() - Date.parse(state.segmentStartedAt));
+  return state.activeMsBefore + segment;
+}
+
+function stoppedByPerson(by: string): StopDecision {
+  return {
+    reason: 'stopped',
+    message: `stopped by ${by}; \`baton resume\` continues where it left off`,
+    exitCode: exitCodes.stopped,
+  };
+}
+
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+/**
+ * Between iterations: honour a stop, wait out a pause, and pass on what a person said. Returns a stop
+ * decision when the person asked the run to stop.
+ */
+async function honourControls(
+  context: LoopContext,
+  options: DriveOptions,
+): Promise<StopDecision | undefined> {
+  const stop = stopRequested(context.workspace);
+  if (stop !== null) {
+    clearStop(context.workspace);
+    return stoppedByPerson(stop.by);
+  }
+  if (pauseRequested(context.workspace)) {
+    context.emit({ type: 'run.paused', by: 'a person (baton pause)' });
+    while (pauseRequested(context.workspace) && !options.abort.signal.aborted) {
+      const during = stopRequested(context.workspace);
+      if (during !== null) {
+        clearStop(context.workspace);
+        clearPause(context.workspace);
+        context.emit({ type: 'run.unpaused', by: during.by });
+        return stoppedByPerson(during.by);
+      }
+      await sleep(options.pollMs ?? 250, options.abort.signal);
+    }
+    context.emit({ type: 'run.unpaused', by: 'a person (baton resume)' });
+  }
+  const next = context.state.lastIteration + 1;
+  for (const message of readSteer(context.workspace, context.state.steering.length)) {
+    context.emit({
+      type: 'steer.received',
+      iteration: next,
+      message: message.message,
+      unpark: message.unpark,
+    });
+  }
+  return undefined;
+}
+
+/** Watch for `baton stop --now` while an iteration runs, and abort it within a poll interval. */
+function watchForStopNow(context: LoopContext, abort: AbortController, pollMs: number): () => void {
+  const timer = setInterval(() => {
+    if (stopRequested(context.workspace)?.now === true) abort.abort();
+  }, pollMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+  };
+}
+
+/** Put an unfinished iteration aside (its work under a ref) and the workspace back where it started. */
+export async function abandonIteration(context: LoopContext, reason: string): Promise<void> {
+  const iteration = context.state.currentIteration;
+  const summary = context.state.iterations.at(-1);
+  if (iteration === null || summary?.iteration !== iteration) return;
+  const ref = `refs/baton/interrupted/${context.runId}/${iteration}`;
+  const savedAs = await saveAndReset(
+    context.workspace,
+    ref,
+    summary.startCommit,
+    `baton: unfinished iteration ${iteration} (${reason})`,
+  );
+  // A checkpoint that iteration tagged would point at work that is no longer on the branch.
+  await runGit(
+    context.workspace,
+    ['tag', '--delete', `baton/${context.runId}/checkpoint-${iteration}`],
+    true,
+  );
+  context.emit({ type: 'iteration.interrupted', iteration, savedAs, resetTo: summary.startCommit, reason });
+}
+
+/**
+ * The Ralph loop proper: check the stop conditions, honour the person, run one iteration, repeat.
+ * Always ends with a run.stopped event (unless the process itself dies, which resume reconciles).
+ */
+export async function driveRun(context: LoopContext, options: DriveOptions): Promise<StopDecision> {
+  const conditions = stopConditionsFor(context.config.budgets);
+  const stopWith = (decision: StopDecision): StopDecision => {
+    context.emit({
+      type: 'run.stopped',
+      reason: decision.reason,
+      message: decision.message,
+      exitCode: decision.exitCode,
+    });
+    return decision;
+  };
+  const unwatch = watchForStopNow(context, options.abort, options.pollMs ?? 250);
+  try {
+    for (;;) {
+      // Done or out of budget comes first: a person's stop request is then moot (and must not linger).
+      const decision = firstStop(conditions, context.state, activeElapsedMs(context.state, context.now()));
+      if (decision !== undefined) {
+        clearStop(context.workspace);
+        return stopWith(decision);
+      }
+      const personal = await honourControls(context, options);
+      if (personal !== undefined) return stopWith(personal);
+      if (options.abort.signal.aborted) {
+        return stopWith({
+          reason: 'aborted',
+          message: 'the run was interrupted',
+          exitCode: exitCodes.stopped,
+        });
+      }
+      await runIteration(context, context.state.lastIteration + 1);
+    }
+  } catch (error) {
+    if (
+      error instanceof IterationInterrupted ||
+      (options.abort.signal.aborted && context.state.currentIteration !== null)
+    ) {
+      const request = stopRequested(context.workspace);
+      clearStop(context.workspace);
+      await abandonIteration(context, request === null ? 'interrupted' : `stop --now by ${request.by}`);
+      return stopWith(
+        request === null
+          ? {
+              reason: 'aborted',
+              message: 'the run was interrupted mid-iteration; `baton resume` continues',
+              exitCode: exitCodes.stopped,
+            }
+          : stoppedByPerson(request.by),
+      );
+    }
+    const exitCode = BatonError.isInstance(error) ? error.exitCode : exitCodes.error;
+    stopWith({ reason: 'error', message: describeError(error), exitCode });
+    throw error;
+  } finally {
+    unwatch();
+  }
+}

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listCheckpoints, rollbackTo } from '../src/api/checkpoints.ts';
+import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../src/api/control.ts';
+import { explain } from '../src/api/explain.ts';
+import { readRun } from '../src/api/inspect.ts';
+import { resumeRun, runLoop } from '../src/api/run.ts';
+import { BatonError } from '../src/errors.ts';
+import { acquireRunLock, lockPath } from '../src/run/lock.ts';
+import { findRunProcesses } from '../src/run/orphans.ts';
+import { createFunctionAgent } from '../src/testing/function-agent.ts';
+import { readFeatureList } from '../src/workspace/features.ts';
+import { feature, git, makeWorkspace } from './helpers.ts';
+
+const threeFeatures = [
+  feature('F1', 'test -f a.txt'),
+  feature('F2', 'test -f b.txt'),
+  feature('F3', 'test -f c.txt'),
+];
+
+/** A worker that creates the next missing file; `during` lets a test act as a person mid-run. */
+function fileWorker(during: (iteration: number, cwd: string) => void = () => undefined) {
+  return createFunctionAgent(({ cwd, env }) => {
+    const iteration = Number(env.BATON_ITERATION);
+    during(iteration, cwd);
+    const next = ['a.txt', 'b.txt', 'c.txt'].find((file) => !existsSync(join(cwd, file)));
+    if (next !== undefined) writeFileSync(join(cwd, next), `${iteration}\n`);
+    return next === undefined ? 'nothing left' : `created ${next}`;
+  });
+}
+
+describe('the run lock', () => {
+  it('keeps a second harness out, and takes over a lock whose process is dead', async () => {
+    const workspace = await makeWorkspace();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      mkdirSync(dirname(lockPath(workspace)), { recursive: true });
+      writeFileSync(
+        lockPath(workspace),
+        JSON.stringify({
+          pid: sleeper.pid,
+          runId: 'other',
+          host: (await import('node:os')).hostname(),
+          startedAt: '',
+        }),
+      );
+      const error = await runLoop({ workspace, agent: fileWorker() }).catch((caught: unknown) => caught);
+      expect((error as BatonError).code).toBe('LOCKED');
+      expect((error as BatonError).message).toContain(`pid ${String(sleeper.pid)}`);
+      expect((error as BatonError).fix).toContain('baton stop');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+    const lock = acquireRunLock(workspace, 'mine');
+    expect(lock.recovered?.pid).toBe(sleeper.pid);
+    expect(() => acquireRunLock(workspace, 'again')).toThrow(/another baton harness/);
+    lock.release();
+    expect(existsSync(lockPath(workspace))).toBe(false);
+  });
+});
+
+describe('worker death', () => {
+  it('ends the iteration as failed with evidence, sets its half-done work aside, and the next starts clean', async () => {
+    // A real process that kills itself in its first session, after writing half of its work.
+    const killed = await makeWorkspace({
+      features: threeFeatures,
+      agentYaml:
+        'agent:\n  type: command\n  command: "echo partial > half-done.txt; if [ \\"$BATON_ITERATION\\" = 1 ]; then kill -9 $$; fi; for f in a b c; do [ -f $f.txt ] || { touch $f.txt; exit 0; }; done"\n  timeout: 1m',
+    });
+    const run = await runLoop({ workspace: killed });
+    const first = run.state.iterations[0];
+    expect(first?.agentStatus).toBe('failed');
+    expect(first?.rolledBack).toBe(true);
+    expect(first?.verdict?.reason).toContain('the worker did not finish');
+    expect(git(killed, 'show', `refs/baton/rejected/${run.runId}/1:half-done.txt`)).toBe('partial\n');
+    expect(
+      readFileSync(join(killed, '.baton/runs', run.runId, 'iterations/00001/transcript.log'), 'utf8'),
+    ).toBe('');
+    expect(run.stop.reason).toBe('done');
+  });
+});
+
+describe('a person steering a live run', () => {
+  it('steer reaches the next prompt, pause waits for resume, edits made while paused are committed, stop ends the run, resume continues it', async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures, budgets: { noProgressIterations: 0 } });
+    let unpausedAt = 0;
+    const worker = fileWorker((iteration) => {
+      if (iteration === 1) {
+        steerRun(workspace, 'Prefer small commits; a.txt must end with a newline.');
+        expect(pauseRun(workspace).live).toBe(true);
+        // A person edits the plan while the run waits, then lets it go on.
+        setTimeout(() => {
+          writeFileSync(
+            join(workspace, 'IMPLEMENTATION_PLAN.md'),
+            '# Plan\n\n- [ ] F3: c.txt (edited by a person)\n',
+          );
+          unpausedAt = Date.now();
+          void resumeOrUnpause({ workspace });
+        }, 300);
+      }
+      if (iteration === 2) expect(stopRun(workspace, false).live).toBe(true);
+    });
+    const stopped = await runLoop({ workspace, agent: worker, controlPollMs: 50 });
+    expect(stopped.stop.reason).toBe('stopped');
+    expect(stopped.stop.exitCode).toBe(5);
+    expect(unpausedAt).toBeGreaterThan(0);
+    const types = stopped.state.iterations.map((entry) => entry.iteration);
+    expect(types).toEqual([1, 2]);
+    const prompt2 = readFileSync(
+      join(workspace, '.baton/runs', stopped.runId, 'iterations/00002/prompt.md'),
+      'utf8',
+    );
+    expect(prompt2).toContain('A person steering this run says');
+    expect(prompt2).toContain('a.txt must end with a newline');
+    const record = readRun(workspace);
+    expect(record.events.some((event) => event.type === 'run.paused')).toBe(true);
+    expect(
+      record.events.some(
+        (event) => event.type === 'human.edited' && event.paths.includes('IMPLEMENTATION_PLAN.md'),
+      ),
+    ).toBe(true);
+    expect(git(workspace, 'show', 'HEAD:IMPLEMENTATION_PLAN.md')).toContain('edited by a person');
+    expect(explain(workspace).headline).toContain('Stopped (stopped)');
+
+    const resumed = await resumeRun({ workspace, agent: fileWorker() });
+    expect(resumed.resumed).toBe(true);
+    expect(resumed.runId).toBe(stopped.runId);
+    expect(resumed.stop.reason).toBe('done');
+    expect(resumed.state.iterationsCompleted).toBe(3);
+  });
+
+  it('stop --now interrupts a long iteration within seconds, keeps its work under a ref, and leaves no process behind', async () => {
+    const workspace = await makeWorkspace({
+      features: threeFeatures,
+      agentYaml: 'agent:\n  type: command\n  command: "echo started > wip.txt; sleep 60"\n  timeout: 5m',
+    });
+    const started = Date.now();
+    setTimeout(() => {
+      stopRun(workspace, true);
+    }, 700);
+    const result = await runLoop({ workspace, controlPollMs: 100 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.stop.reason).toBe('stopped');
+    const interrupted = readRun(workspace).events.find((event) => event.type === 'iteration.interrupted');
+    expect(interrupted?.type === 'iteration.interrupted' && interrupted.savedAs).toBe(
+      `refs/baton/interrupted/${result.runId}/1`,
+    );
+    expect(git(workspace, 'show', `refs/baton/interrupted/${result.runId}/1:wip.txt`)).toBe('started\n');
+    expect(git(workspace, 'status', '--porcelain')).toBe('');
+    expect(findRunProcesses(result.runId)).toEqual([]);
+  });
+});
+
+describe('budgets across a resume', () => {
+  it('raising a spent budget continues the run without resetting what was spent', async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures, budgets: { iterations: 2 } });
+    const first = await runLoop({ workspace, agent: fileWorker() });
+    expect(first.stop.reason).toBe('budget-iterations');
+    expect(explain(workspace).budgets.find((line) => line.name === 'iterations')).toMatchObject({
+      used: '2',
+      limit: '2',
+      left: '0',
+    });
+    // Resuming without raising the budget stops again at once.
+    const again = await resumeRun({ workspace, agent: fileWorker() });
+    expect(again.stop.reason).toBe('budget-iterations');
+    expect(again.state.iterationsCompleted).toBe(2);
+    const path = join(workspace, 'baton.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('iterations: 2', 'iterations: 3'));
+    git(workspace, 'commit', '-qam', 'raise the budget');
+    const raised = await resumeRun({ workspace, agent: fileWorker() });
+    expect(raised.stop.reason).toBe('done');
+    expect(raised.state.iterationsCompleted).toBe(3);
+    const error = await resumeRun({ workspace, agent: fileWorker() }).catch((caught: unknown) => caught);
+    expect((error as BatonError).code).toBe('NOTHING_TO_RESUME');
+  });
+});
+
+describe('checkpoints and rollback', () => {
+  it('lists checkpoints and rolls back to one, keeping the later state and uncommitted changes under a backup ref', async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures });
+    const run = await runLoop({ workspace, agent: fileWorker() });
+    expect(run.stop.reason).toBe('done');
+    const checkpoints = listCheckpoints(workspace);
+    expect(checkpoints.map((entry) => [entry.iteration, entry.featuresPassing])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    writeFileSync(join(workspace, 'unsaved.txt'), 'a person was typing\n');
+    const before = git(workspace, 'rev-parse', 'HEAD').trim();
+    const result = await rollbackTo(workspace, '1');
+    expect(result).toMatchObject({ featuresPassing: 1, featuresTotal: 3 });
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(checkpoints[0]?.commit);
+    expect(existsSync(join(workspace, 'b.txt'))).toBe(false);
+    expect(result.backup).toMatch(/^refs\/baton\/backup\//);
+    expect(git(workspace, 'show', `${result.backup ?? ''}:unsaved.txt`)).toBe('a person was typing\n');
+    git(workspace, 'merge-base', '--is-ancestor', before, result.backup ?? '');
+    const list = readFeatureList(workspace);
+    expect(list.ok && list.list.features.map((entry) => entry.status)).toEqual([
+      'passing',
+      'failing',
+      'failing',
+    ]);
+    expect(readRun(workspace).state.featuresPassing).toBe(1);
+    await expect(rollbackTo(workspace, '9')).rejects.toMatchObject({ code: 'CHECKPOINT_NOT_FOUND' });
+  });
+});
