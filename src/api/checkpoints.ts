@@ -99,8 +99,9 @@ export async function rollbackTo(workspaceInput: string, target: string): Promis
     } finally {
       log.close();
     }
-    if ((await headCommit(workspace)) !== checkpoint.commit)
-      {await runGit(workspace, ['reset', '--hard', checkpoint.commit]);}
+    if ((await headCommit(workspace)) !== checkpoint.commit) {
+      await runGit(workspace, ['reset', '--hard', checkpoint.commit]);
+    }
     return {
       tag: checkpoint.tag,
       commit: checkpoint.commit,

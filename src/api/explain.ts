@@ -31,8 +31,9 @@ export interface Explanation {
 
 function headline(state: RunState, live: boolean): string {
   if (state.stop !== null) return `Stopped (${state.stop.reason}): ${state.stop.message}`;
-  if (!live)
-    {return 'The harness that ran this is gone without a stop: `baton resume` reconciles and continues.';}
+  if (!live) {
+    return 'The harness that ran this is gone without a stop: `baton resume` reconciles and continues.';
+  }
   if (state.paused) return 'Paused by a person: `baton resume` lets it go on.';
   if (state.currentIteration !== null) {
     return `Working on iteration ${state.currentIteration}: the last verdict was "${state.lastVerdict?.reason ?? 'none yet'}", so the loop continues.`;

@@ -22,25 +22,29 @@ export function formatExplanation(explanation: Explanation): string {
   const lines = [`run ${explanation.runId}`, `  ${explanation.headline}`];
   if (explanation.lastVerdict !== null) lines.push(`  last verdict: ${explanation.lastVerdict}`);
   lines.push('  budgets:');
-  for (const budget of explanation.budgets)
-    {lines.push(
+  for (const budget of explanation.budgets) {
+    lines.push(
       `    ${budget.name.padEnd(11)} used ${budget.used.padEnd(9)} of ${budget.limit.padEnd(9)} left ${budget.left}`,
-    );}
+    );
+  }
   lines.push(
     `  iterations without progress: ${explanation.noProgress.streak} (stop at ${explanation.noProgress.limit || 'never'})`,
   );
-  if (explanation.lastCheckpoint !== null)
-    {lines.push(
+  if (explanation.lastCheckpoint !== null) {
+    lines.push(
       `  last checkpoint: ${explanation.lastCheckpoint.tag} (${explanation.lastCheckpoint.commit.slice(0, 8)})`,
-    );}
+    );
+  }
   for (const entry of explanation.parked) lines.push(`  parked ${entry.feature}: ${entry.reason}`);
-  for (const question of explanation.questions)
-    {lines.push(
+  for (const question of explanation.questions) {
+    lines.push(
       `  question (iteration ${question.iteration}${question.feature === null ? '' : `, ${question.feature}`}): ${question.question}`,
-    );}
+    );
+  }
   const firings = Object.entries(explanation.guardFirings);
-  if (firings.length > 0)
-    {lines.push(`  guards fired: ${firings.map(([name, count]) => `${name} ×${String(count)}`).join(', ')}`);}
+  if (firings.length > 0) {
+    lines.push(`  guards fired: ${firings.map(([name, count]) => `${name} ×${String(count)}`).join(', ')}`);
+  }
   return lines.join('\n');
 }
 

@@ -273,7 +273,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         status: 'running',
         stop: null,
         paused: false,
-        currentIteration: null,
+        // An iteration the dead harness left unfinished stays current until it is reconciled.
         budgets: event.budgets,
         activeMsBefore: next.activeMsBefore + Math.max(0, segmentMs),
         segmentStartedAt: event.at,

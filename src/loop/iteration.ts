@@ -123,16 +123,19 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
     context.workspace,
     `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(firstLine(session.finalMessage), 120)}`}`,
   );
-  if (workCommit !== null)
-    {context.emit({ type: 'commit.created', iteration, commit: workCommit, purpose: 'work' });}
+  if (workCommit !== null) {
+    context.emit({ type: 'commit.created', iteration, commit: workCommit, purpose: 'work' });
+  }
   const rejections = [...guarded.rejections];
   // A worker that died (crashed, killed, timed out) leaves half-done work: the next one starts clean.
-  if (session.status !== 'completed')
-    {rejections.push(
+  if (session.status !== 'completed') {
+    rejections.push(
       `the worker did not finish (${session.error ?? session.status}); its changes were set aside`,
-    );}
-  if (workCommit !== null && session.status === 'completed')
-    {rejections.push(...(await reviewWork(context, iteration, headBefore, workCommit)));}
+    );
+  }
+  if (workCommit !== null && session.status === 'completed') {
+    rejections.push(...(await reviewWork(context, iteration, headBefore, workCommit)));
+  }
   const rejected = rejections.length > 0;
   if (rejected) await rollBack(context, iteration, workCommit, headBefore, rejections.join('; '));
   recordQuestion(context, iteration, session, workCommit !== null, featuresBefore);

@@ -93,8 +93,9 @@ export async function recordIteration(context: LoopContext, record: IterationRec
     [stateFiles.features, stateFiles.progress],
     `baton: iteration ${iteration} verified: ${countPassing(updated)}/${updated.features.length} features passing${verdict.done ? ', done' : ''}`,
   );
-  if (recordCommit !== null)
-    {context.emit({ type: 'commit.created', iteration, commit: recordCommit, purpose: 'record' });}
+  if (recordCommit !== null) {
+    context.emit({ type: 'commit.created', iteration, commit: recordCommit, purpose: 'record' });
+  }
 
   // A checkpoint marks a state worth returning to: nothing that passed before fails now.
   if ((record.regressed.length === 0 || record.restoredCheckpoint) && record.smokePassed) {

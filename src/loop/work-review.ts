@@ -61,11 +61,12 @@ export function recordQuestion(
     action: 'recorded',
     details: [`question for a person: ${head(question, 300)}`],
   });
-  if (feature !== null)
-    {context.emit({
+  if (feature !== null) {
+    context.emit({
       type: 'feature.parked',
       iteration,
       feature,
       reason: `waiting for an answer: ${head(question, 200)}`,
-    });}
+    });
+  }
 }
