@@ -1,5 +1,5 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
-import { commitPaths, headCommit, tag } from '../git/git.ts';
+import { commitPaths, headCommit, runGit, tag } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
 import { countPassing, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
@@ -103,6 +103,8 @@ export async function recordIteration(context: LoopContext, record: IterationRec
     const name = `baton/${context.runId}/checkpoint-${iteration}`;
     await tag(context.workspace, name, commit);
     context.emit({ type: 'checkpoint.created', iteration, tag: name, commit });
+    // One tag per iteration would leave thousands of loose ref files on a long run: pack them now and then.
+    if (iteration % 100 === 0) await runGit(context.workspace, ['pack-refs', '--all'], true);
     context.checkpoint = { commit, checks };
   }
   context.previousChecks = checks;

@@ -19,10 +19,20 @@ export function liveGroupMembers(groupId: number): number[] {
   return members;
 }
 
+/** Cheap first look: a group with no member at all (not even a zombie) is gone, no /proc scan needed. */
+function groupExists(groupId: number): boolean {
+  try {
+    process.kill(-groupId, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Wait until no live process is left in the group (SIGKILL is asynchronous), up to a limit. */
 export async function waitForGroupExit(groupId: number, timeoutMs = 2_000): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
-  while (liveGroupMembers(groupId).length > 0) {
+  while (groupExists(groupId) && liveGroupMembers(groupId).length > 0) {
     if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
