@@ -231,6 +231,41 @@ describe('failure-mode guards, against adversarial workers', () => {
     expectCompleted(run);
   });
 
+  it('plan rot: a plan that misses a failing feature gets a planning pass, and the planner may only touch the plan', async () => {
+    const newFeature =
+      '"features": [\n    { "id": "F5", "title": "the plan covers F5", "steps": [], "verify": "grep -q F5 IMPLEMENTATION_PLAN.md", "status": "failing", "evidence": null },';
+    const run = await runTextkit(
+      [
+        {
+          name: 'planner',
+          when: { promptIncludes: 'planning session' },
+          do: [
+            { append: { path: 'IMPLEMENTATION_PLAN.md', content: '- [ ] F5: keep the plan honest\n' } },
+            { write: { path: 'src/sneaky.js', content: 'x' } },
+          ],
+          say: 'Plan updated.',
+        },
+        {
+          name: 'add a feature',
+          when: { passingExactly: 1, fileLacks: { path: 'FEATURES.json', text: '"F5"' } },
+          do: [{ replace: { path: 'FEATURES.json', find: '"features": [', with: newFeature } }],
+          say: 'Added F5 to the checklist.',
+        },
+        ...honest,
+      ],
+      quick,
+    );
+    expect(guardEvents(run, 'plan-rot').map((event) => [event.action, event.details.join()])).toEqual([
+      ['recorded', 'the plan does not mention failing feature(s) F5'],
+      ['restored', 'the planner may only edit IMPLEMENTATION_PLAN.md; put back: src/sneaky.js'],
+    ]);
+    expect(run.events.filter((event) => event.type === 'plan.refreshed')).toHaveLength(1);
+    expect(existsSync(join(run.workspace, 'src/sneaky.js'))).toBe(false);
+    expect(run.stop.reason).toBe('done');
+    expect(run.state.featuresPassing).toBe(5);
+    expect(checkpointsAreAncestors(run)).toBe(true);
+  });
+
   it('staller: a planning pass, then parking each stalled feature, then a stop with the reason', async () => {
     const run = await runTextkit(
       [

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import {
+  lockedPaths,
+  parseUnifiedDiff,
+  reviewDiff,
+  type DiffReviewInput,
+} from '../src/guards/diff-review.ts';
+import { defaultTestGlobs } from '../src/config/schema.ts';
+import { featuresMissingFromPlan, foldCompletedItems } from '../src/guards/plan-check.ts';
+import { questionAsked } from '../src/guards/question.ts';
+import { classifyUntracked } from '../src/guards/pollution.ts';
+import { matchesGlob } from '../src/util/glob.ts';
+
+const patch = `diff --git a/src/a.ts b/src/a.ts
+--- a/src/a.ts
++++ b/src/a.ts
+@@ -1 +1,2 @@
+-const x = 1;
++// eslint-disable-next-line
++const x: any = 1; // @ts-ignore
+diff --git a/test/a.test.ts b/test/a.test.ts
+--- a/test/a.test.ts
++++ b/test/a.test.ts
+@@ -3,2 +3,1 @@
+-  expect(a()).toBe(1);
+-  expect(b()).toBe(2);
++  expect(a()).toBe(1);
+diff --git a/test/gone.test.ts b/test/gone.test.ts
+deleted file mode 100644
+--- a/test/gone.test.ts
++++ /dev/null
+@@ -1 +0,0 @@
+-test('x', () => expect(1).toBe(1));
+diff --git a/test/new.test.ts b/test/new.test.ts
+new file mode 100644
+--- /dev/null
++++ b/test/new.test.ts
+@@ -0,0 +1 @@
++it.only('focus', () => {});
+`;
+
+function input(overrides: Partial<DiffReviewInput> = {}): DiffReviewInput {
+  return {
+    files: [
+      { status: 'modified', path: 'src/a.ts' },
+      { status: 'modified', path: 'test/a.test.ts' },
+      { status: 'deleted', path: 'test/gone.test.ts' },
+      { status: 'added', path: 'test/new.test.ts' },
+    ],
+    lines: parseUnifiedDiff(patch),
+    testFiles: defaultTestGlobs,
+    protectedPaths: ['evals/**'],
+    locked: new Map(),
+    lockedNow: new Map(),
+    testGaming: true,
+    ignoreDirectives: true,
+    ...overrides,
+  };
+}
+
+describe('the diff review', () => {
+  it('reads added and removed lines per file, deleted files included', () => {
+    const lines = parseUnifiedDiff(patch);
+    expect(lines.get('src/a.ts')).toEqual({
+      added: ['// eslint-disable-next-line', 'const x: any = 1; // @ts-ignore'],
+      removed: ['const x = 1;'],
+    });
+    expect(lines.get('test/gone.test.ts')?.removed).toHaveLength(1);
+  });
+
+  it('finds ignore directives, lost assertions, deleted tests and focus markers', () => {
+    expect(reviewDiff(input()).map((violation) => `${violation.guard}: ${violation.detail}`)).toEqual([
+      'test-gaming: deleted the test file test/gone.test.ts',
+      'ignore-directive: added 2 lint/type-check ignore(s) to src/a.ts',
+      'test-gaming: removed 1 assertion(s) from test/a.test.ts',
+      'test-gaming: added 1 skip/only marker(s) to test/new.test.ts',
+    ]);
+  });
+
+  it('can be turned off guard by guard', () => {
+    expect(reviewDiff(input({ testGaming: false, ignoreDirectives: false }))).toEqual([]);
+  });
+
+  it('refuses any change to a locked or protected file, added files under protection aside', () => {
+    const locked = lockedPaths(
+      new Map([
+        ['evals/score.py', 'blob1'],
+        ['src/x.ts', 'blob2'],
+        ['test/a.test.ts', 'blob3'],
+      ]),
+      [...defaultTestGlobs, 'evals/**'],
+    );
+    expect([...locked.keys()]).toEqual(['evals/score.py', 'test/a.test.ts']);
+    const violations = reviewDiff(
+      input({
+        files: [
+          { status: 'modified', path: 'evals/other.py' },
+          { status: 'added', path: 'evals/new.py' },
+        ],
+        lines: new Map(),
+        locked,
+        lockedNow: new Map([['test/a.test.ts', 'blob3-changed']]),
+      }),
+    );
+    expect(violations.map((violation) => violation.detail)).toEqual([
+      'deleted the protected file evals/score.py (locked when the run started)',
+      'changed the existing test file test/a.test.ts (locked when the run started)',
+      'modified the protected file evals/other.py',
+    ]);
+  });
+});
+
+describe('the small guards', () => {
+  it('match globs the way baton.yaml documents them', () => {
+    expect(matchesGlob('test/unit/a.test.ts', '**/*.test.*')).toBe(true);
+    expect(matchesGlob('a.test.ts', '**/*.test.*')).toBe(true);
+    expect(matchesGlob('src/a.ts', 'test/**')).toBe(false);
+    expect(matchesGlob('tmp/x/y.txt', 'tmp/**')).toBe(true);
+    expect(matchesGlob('src/tmp.ts', 'tmp/**')).toBe(false);
+  });
+
+  it('tell scratch files from new work', () => {
+    expect(
+      classifyUntracked(
+        ['src/new.ts', 'debug.log', 'tmp/a', 'notes/scratch.md', 'x.orig'],
+        ['**/*.log', 'tmp/**', '**/scratch*', '**/*.orig'],
+      ),
+    ).toEqual({
+      scratch: ['debug.log', 'tmp/a', 'notes/scratch.md', 'x.orig'],
+      work: ['src/new.ts'],
+    });
+  });
+
+  it('see plan rot and fold completed items', () => {
+    expect(featuresMissingFromPlan('- [ ] F1: a\n- [x] F10: b\n', ['F1', 'F2', 'F10'])).toEqual(['F2']);
+    expect(foldCompletedItems('# Plan\n- [x] F1\n- [ ] F2\n- [X] F3\n')).toBe(
+      '# Plan\n- [ ] F2\n\n_2 completed items folded away by baton (see git log)._\n',
+    );
+  });
+
+  it('recognise a question asked instead of work', () => {
+    expect(questionAsked('I read the code.\nShould F4 count the ellipsis?', false)).toBe(
+      'Should F4 count the ellipsis?',
+    );
+    expect(questionAsked('QUESTION: which database?\nI stopped here.', false)).toBe('which database?');
+    expect(questionAsked('Implemented it. Anything else?', true)).toBeUndefined();
+    expect(questionAsked('Implemented it.', false)).toBeUndefined();
+  });
+});
