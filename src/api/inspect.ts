@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
 import { readEventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
-import { foldEvents, type IterationSummary, type RunState } from '../log/reducer.ts';
+import { allIterations, foldEvents, type IterationSummary, type RunState } from '../log/reducer.ts';
 import { readFeatureList, type Feature } from '../workspace/features.ts';
 import { eventLogPath, iterationDir, runsDir } from '../workspace/paths.ts';
 
@@ -87,11 +87,11 @@ function readIfExists(path: string): string {
 /** Everything the harness kept about one iteration. */
 export function showIteration(workspace: string, iteration: number, runId?: string): IterationEvidence {
   const record = readRun(workspace, runId);
-  const summary = record.state.iterations.find((entry) => entry.iteration === iteration);
+  const summary = allIterations(record.state).find((entry) => entry.iteration === iteration);
   if (summary === undefined) {
     throw new BatonError(`run ${record.runId} has no iteration ${iteration}`, {
       code: 'ITERATION_NOT_FOUND',
-      fix: `pick one of 1..${record.state.iterations.length} (see \`baton log\`)`,
+      fix: `pick one of 1..${record.state.lastIteration} (see \`baton log\`)`,
       exitCode: exitCodes.usage,
     });
   }

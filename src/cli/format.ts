@@ -1,6 +1,6 @@
 import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
-import type { IterationSummary, RunState } from '../log/reducer.ts';
+import { allIterations, type IterationSummary, type RunState } from '../log/reducer.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { clip as head, firstLine, plural } from '../util/text.ts';
 
@@ -74,7 +74,7 @@ function outcomeOf(entry: IterationSummary): string {
 
 /** The timeline of a run: one row per iteration. */
 export function formatTimeline(state: RunState): string {
-  const rows = state.iterations.map((entry) => {
+  const rows = allIterations(state).map((entry) => {
     const features =
       entry.featuresPassing === null ? '   ' : `${entry.featuresPassing}/${entry.featuresTotal ?? '?'}`;
     const duration = entry.durationMs === null ? '' : formatDurationMs(entry.durationMs);

@@ -8,6 +8,7 @@ import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
+import { allIterations } from '../log/reducer.ts';
 import { registerControlCommands } from './control-commands.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
@@ -164,7 +165,7 @@ export function createProgram(
               runId: record.runId,
               tornTail: record.tornTail,
               stop: record.state.stop,
-              iterations: record.state.iterations,
+              iterations: allIterations(record.state),
             },
             null,
             2,

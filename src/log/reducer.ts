@@ -54,7 +54,13 @@ export interface RunState {
   readonly checkpoints: readonly Checkpoint[];
   readonly usage: Usage;
   readonly stop: { readonly reason: StopReason; readonly message: string; readonly exitCode: number } | null;
+  /** Finished iterations (ended or interrupted), oldest first. */
   readonly iterations: readonly IterationSummary[];
+  /**
+   * The iteration under way. Kept apart from the finished ones so that the many events of one iteration
+   * do not copy the whole list each time (the state is immutable; a long run has thousands).
+   */
+  readonly current: IterationSummary | null;
   /** Features set aside after a stall or a question; the loop works on the others. */
   readonly parked: readonly {
     readonly feature: string;
@@ -106,6 +112,7 @@ export const initialRunState: RunState = {
   usage: emptyUsage,
   stop: null,
   iterations: [],
+  current: null,
   parked: [],
   questions: [],
   activeAgent: 'worker',
@@ -134,11 +141,27 @@ function failedNames(checks: readonly CheckResult[]): string[] {
   return checks.filter((check) => !check.passed).map((check) => `${check.kind}:${check.name}`);
 }
 
-/** Replace the summary of the current (last) iteration. */
+/** Update the summary of the iteration under way. */
 function updateCurrent(state: RunState, iteration: number, change: Partial<IterationSummary>): RunState {
-  const last = state.iterations.at(-1);
-  if (last?.iteration !== iteration) return state;
-  return { ...state, iterations: [...state.iterations.slice(0, -1), { ...last, ...change }] };
+  if (state.current?.iteration === iteration) return { ...state, current: { ...state.current, ...change } };
+  // An event for an iteration that already finished (none today): update it where it is.
+  const index = state.iterations.findIndex((entry) => entry.iteration === iteration);
+  if (index < 0) return state;
+  const updated = [...state.iterations];
+  updated[index] = { ...(updated[index] as IterationSummary), ...change };
+  return { ...state, iterations: updated };
+}
+
+/** Move the iteration under way to the finished ones. */
+function finishCurrent(state: RunState): RunState {
+  return state.current === null
+    ? state
+    : { ...state, iterations: [...state.iterations, state.current], current: null };
+}
+
+/** Every iteration, the one under way last: what a timeline shows. */
+export function allIterations(state: RunState): readonly IterationSummary[] {
+  return state.current === null ? state.iterations : [...state.iterations, state.current];
 }
 
 /** RunState = fold(events): pure, so replaying a log gives exactly the state the live run had. */
@@ -163,32 +186,30 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         ...next,
         currentIteration: event.iteration,
         lastIteration: Math.max(next.lastIteration, event.iteration),
-        iterations: [
-          ...next.iterations,
-          {
-            iteration: event.iteration,
-            startedAt: event.at,
-            endedAt: null,
-            durationMs: null,
-            agentStatus: null,
-            claimedDone: false,
-            verdict: null,
-            featuresPassing: null,
-            featuresTotal: null,
-            progressed: false,
-            regressed: [],
-            commits: [],
-            checkpoint: null,
-            failedChecks: [],
-            guards: [],
-            rolledBack: false,
-            polluted: [],
-            usage: emptyUsage,
-            startCommit: event.headCommit,
-            interrupted: false,
-            summary: '',
-          },
-        ],
+        iterations: next.current === null ? next.iterations : [...next.iterations, next.current],
+        current: {
+          iteration: event.iteration,
+          startedAt: event.at,
+          endedAt: null,
+          durationMs: null,
+          agentStatus: null,
+          claimedDone: false,
+          verdict: null,
+          featuresPassing: null,
+          featuresTotal: null,
+          progressed: false,
+          regressed: [],
+          commits: [],
+          checkpoint: null,
+          failedChecks: [],
+          guards: [],
+          rolledBack: false,
+          polluted: [],
+          usage: emptyUsage,
+          startCommit: event.headCommit,
+          interrupted: false,
+          summary: '',
+        },
       };
     case 'smoke.ended':
       return event.result === null || event.result.passed
@@ -200,10 +221,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       return updateCurrent({ ...next, usage: addUsage(next.usage, event.usage) }, event.iteration, {
         agentStatus: event.status,
         claimedDone: event.claimedDone,
-        usage: addUsage(next.iterations.at(-1)?.usage ?? emptyUsage, event.usage),
+        usage: addUsage(next.current?.usage ?? emptyUsage, event.usage),
       });
     case 'guard.fired': {
-      const current = next.iterations.at(-1);
+      const current = next.current;
       return updateCurrent(
         {
           ...next,
@@ -250,16 +271,18 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     case 'iteration.interrupted': {
       // A checkpoint the interrupted iteration tagged is gone with its work.
       const checkpoints = next.checkpoints.filter((entry) => entry.iteration !== event.iteration);
-      return updateCurrent(
-        {
-          ...next,
-          currentIteration: null,
-          interruptions: next.interruptions + 1,
-          checkpoints,
-          lastCheckpoint: checkpoints.at(-1) ?? null,
-        },
-        event.iteration,
-        { endedAt: event.at, interrupted: true, checkpoint: null, summary: `interrupted: ${event.reason}` },
+      return finishCurrent(
+        updateCurrent(
+          {
+            ...next,
+            currentIteration: null,
+            interruptions: next.interruptions + 1,
+            checkpoints,
+            lastCheckpoint: checkpoints.at(-1) ?? null,
+          },
+          event.iteration,
+          { endedAt: event.at, interrupted: true, checkpoint: null, summary: `interrupted: ${event.reason}` },
+        ),
       );
     }
     case 'run.resumed': {
@@ -314,11 +337,12 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         ],
       };
     case 'commit.created': {
-      const current = next.iterations.at(-1);
-      return updateCurrent(next, event.iteration, { commits: [...(current?.commits ?? []), event.commit] });
+      return updateCurrent(next, event.iteration, {
+        commits: [...(next.current?.commits ?? []), event.commit],
+      });
     }
     case 'verify.ended': {
-      const smokeFailed = next.iterations.at(-1)?.failedChecks.includes('smoke') === true;
+      const smokeFailed = next.current?.failedChecks.includes('smoke') === true;
       return updateCurrent(next, event.iteration, {
         failedChecks: [...(smokeFailed ? ['smoke'] : []), ...failedNames(event.checks)],
       });
@@ -338,31 +362,33 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       );
     }
     case 'iteration.ended':
-      return updateCurrent(
-        {
-          ...next,
-          currentIteration: null,
-          iterationsCompleted: next.iterationsCompleted + 1,
-          featuresPassing: event.featuresPassing,
-          featuresTotal: event.featuresTotal,
-          passingFeatures: event.passingFeatures,
-          noProgressStreak: event.progressed ? 0 : next.noProgressStreak + 1,
-          escalation: event.progressed
-            ? { replanned: false, switched: next.escalation.switched }
-            : next.escalation,
-          // A feature that passes is no longer parked.
-          parked: next.parked.filter((entry) => !event.passingFeatures.includes(entry.feature)),
-        },
-        event.iteration,
-        {
-          endedAt: event.at,
-          durationMs: event.durationMs,
-          featuresPassing: event.featuresPassing,
-          featuresTotal: event.featuresTotal,
-          progressed: event.progressed,
-          regressed: event.regressed,
-          summary: event.summary,
-        },
+      return finishCurrent(
+        updateCurrent(
+          {
+            ...next,
+            currentIteration: null,
+            iterationsCompleted: next.iterationsCompleted + 1,
+            featuresPassing: event.featuresPassing,
+            featuresTotal: event.featuresTotal,
+            passingFeatures: event.passingFeatures,
+            noProgressStreak: event.progressed ? 0 : next.noProgressStreak + 1,
+            escalation: event.progressed
+              ? { replanned: false, switched: next.escalation.switched }
+              : next.escalation,
+            // A feature that passes is no longer parked.
+            parked: next.parked.filter((entry) => !event.passingFeatures.includes(entry.feature)),
+          },
+          event.iteration,
+          {
+            endedAt: event.at,
+            durationMs: event.durationMs,
+            featuresPassing: event.featuresPassing,
+            featuresTotal: event.featuresTotal,
+            progressed: event.progressed,
+            regressed: event.regressed,
+            summary: event.summary,
+          },
+        ),
       );
     case 'run.stopped':
       return {

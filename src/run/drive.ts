@@ -97,7 +97,7 @@ function watchForStopNow(context: LoopContext, abort: AbortController, pollMs: n
 /** Put an unfinished iteration aside (its work under a ref) and the workspace back where it started. */
 export async function abandonIteration(context: LoopContext, reason: string): Promise<void> {
   const iteration = context.state.currentIteration;
-  const summary = context.state.iterations.at(-1);
+  const summary = context.state.current;
   if (iteration === null || summary?.iteration !== iteration) return;
   const ref = `refs/baton/interrupted/${context.runId}/${iteration}`;
   const savedAs = await saveAndReset(
