@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The baton command. It needs Node 22 or newer; on an older Node it re-runs itself with the Node 24
 // binary the package brings (the npm `node` package), so it works on any machine npm installed it on.
+// --max-semi-space-size caps V8's young generation: a long run allocates steadily, and without a cap V8
+// keeps growing it (RSS doubled over 1,000 iterations while the live heap stayed flat; see the bench).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,9 +20,13 @@ if (major < 22) {
     );
     process.exit(2);
   }
-  const result = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    bundled,
+    ['--max-semi-space-size=16', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
   process.exit(result.status ?? 1);
 }
 

@@ -3,7 +3,23 @@
  * @module
  */
 export { runInit, type InitOptions, type InitResult } from './api/init.ts';
-export { runLoop, type RunLoopOptions, type RunLoopResult } from './api/run.ts';
+export {
+  runLoop,
+  resumeRun,
+  type RunLoopOptions,
+  type ResumeOptions,
+  type RunLoopResult,
+} from './api/run.ts';
+export {
+  pauseRun,
+  stopRun,
+  steerRun,
+  resumeOrUnpause,
+  type ControlResult,
+  type ResumeOutcome,
+} from './api/control.ts';
+export { listCheckpoints, rollbackTo, type CheckpointInfo, type RollbackResult } from './api/checkpoints.ts';
+export { explain, type Explanation } from './api/explain.ts';
 export { runDemo, type DemoOptions, type DemoResult } from './api/demo.ts';
 export {
   listRuns,
@@ -29,6 +45,7 @@ export { createCommandAgent, type CommandAgentOptions } from './agents/command-a
 export { EventLog, readEventLog, parseLogText } from './log/event-log.ts';
 export type { RunEvent, CheckResult, Verdict, StopReason, Usage } from './log/events.ts';
 export {
+  allIterations,
   foldEvents,
   reduceRunState,
   initialRunState,

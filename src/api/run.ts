@@ -9,6 +9,7 @@ import { changedPaths, excludeLocally, gitCommonDir, headCommit, isGitRepository
 import { EventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
+import type { LoopContext } from '../loop/context.ts';
 import type { StopDecision } from '../loop/stop-conditions.ts';
 import { buildLoopContext, restoreChecks } from '../run/context.ts';
 import { clearPause } from '../run/control.ts';
@@ -150,18 +151,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       now,
       onEvent: options.onEvent,
     });
-    const features = readFeatureList(workspace);
-    const list = features.ok ? features.list : { version: 1 as const, features: [] };
-    context.emit({
-      type: 'run.started',
-      runId,
-      goal: config.goal ?? readGoal(workspace),
-      workspace,
-      headCommit: startCommit,
-      budgets: config.budgets,
-      featuresTotal: list.features.length,
-      featuresPassing: countPassing(list),
-    });
+    emitRunStarted(context, config, startCommit);
     const stop = await driveRun(context, {
       abort,
       ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
@@ -171,6 +161,21 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
     log?.close();
     lock.release();
   }
+}
+
+function emitRunStarted(context: LoopContext, config: Config, startCommit: string): void {
+  const features = readFeatureList(context.workspace);
+  const list = features.ok ? features.list : { version: 1 as const, features: [] };
+  context.emit({
+    type: 'run.started',
+    runId: context.runId,
+    goal: config.goal ?? readGoal(context.workspace),
+    workspace: context.workspace,
+    headCommit: startCommit,
+    budgets: config.budgets,
+    featuresTotal: list.features.length,
+    featuresPassing: countPassing(list),
+  });
 }
 
 function budgetsOf(config: Config): {
@@ -247,18 +252,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
         : `after ${state.stop?.reason ?? 'a stop'}`;
     if (state.status === 'not-started') {
       // The harness died before it could record the start: this is the start.
-      const features = readFeatureList(workspace);
-      const list = features.ok ? features.list : { version: 1 as const, features: [] };
-      context.emit({
-        type: 'run.started',
-        runId,
-        goal: config.goal ?? readGoal(workspace),
-        workspace,
-        headCommit: startCommit,
-        budgets: config.budgets,
-        featuresTotal: list.features.length,
-        featuresPassing: countPassing(list),
-      });
+      emitRunStarted(context, config, startCommit);
     } else {
       context.emit({ type: 'run.resumed', reason: why, budgets: budgetsOf(config), reaped });
     }

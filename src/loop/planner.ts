@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { changedPaths, commitPaths, runGit, untrackedPaths } from '../git/git.ts';
 import { moveToScratch } from '../guards/pollution.ts';
@@ -7,6 +6,7 @@ import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 import { head } from '../util/text.ts';
 import type { LoopContext } from './context.ts';
+import { startSession } from './session.ts';
 
 export function buildPlannerPrompt(
   goal: string,
@@ -60,26 +60,12 @@ export async function runPlannerPass(
     reason,
   );
   writeFileSync(join(evidenceDir, 'planner-prompt.md'), prompt);
-  const sessionDir = mkdtempSync(join(tmpdir(), 'baton-plan-'));
-  try {
-    await context.planner.startSession({
-      prompt,
-      cwd: context.workspace,
-      env: {
-        ...context.env,
-        BATON_RUN_ID: context.runId,
-        BATON_ITERATION: String(iteration),
-        BATON_WORKSPACE: context.workspace,
-        BATON_ROLE: 'planner',
-      },
-      timeoutMs: context.agentTimeoutMs,
-      signal: context.signal,
-      transcriptPath: join(evidenceDir, 'planner-transcript.log'),
-      sessionDir,
-    });
-  } finally {
-    rmSync(sessionDir, { recursive: true, force: true });
-  }
+  await startSession(context, context.planner, {
+    iteration,
+    prompt,
+    role: 'planner',
+    transcriptPath: join(evidenceDir, 'planner-transcript.log'),
+  });
   const commit = await commitPaths(
     context.workspace,
     [stateFiles.plan],
