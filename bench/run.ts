@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       environment: {
         iterations,
         files,
-        node: process.version,
+        node: [process.version, ...process.execArgv].join(' '),
         git: gitVersion(),
         platform: `${process.platform} ${process.arch}`,
         cpus: cpus().length,
