@@ -54,3 +54,16 @@ describe('the event log', () => {
     expect(() => readEventLog(path)).toThrow(/not a known baton event/);
   });
 });
+
+describe('run ids', () => {
+  it('sort in the order runs started, even within the same millisecond or behind a clock step', async () => {
+    const { newRunId } = await import('../src/api/run.ts');
+    const at = new Date('2026-11-24T16:00:30.123Z');
+    const ids: string[] = [];
+    for (let index = 0; index < 50; index += 1) ids.push(newRunId(at, ids));
+    ids.push(newRunId(new Date('2026-11-24T15:00:00.000Z'), ids));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toMatch(/^20261124T160030123Z-[0-9a-f]{6}$/);
+  });
+});

@@ -209,3 +209,20 @@ describe('checkpoints and rollback', () => {
     await expect(rollbackTo(workspace, '9')).rejects.toMatchObject({ code: 'CHECKPOINT_NOT_FOUND' });
   });
 });
+
+describe('a harness that died before it recorded anything', () => {
+  it('leaves an empty run that the next `run` takes over instead of starting a second one', async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures });
+    const { eventLogPath, runDir } = await import('../src/workspace/paths.ts');
+    mkdirSync(runDir(workspace, '20261124T000000000Z-dead00'), { recursive: true });
+    writeFileSync(
+      eventLogPath(workspace, '20261124T000000000Z-dead00'),
+      '{"seq":1,"at":"2026-11-24T00:00:00.000Z","type":"run.sta',
+    );
+    const result = await runLoop({ workspace, agent: fileWorker() });
+    expect(result.resumed).toBe(true);
+    expect(result.runId).toBe('20261124T000000000Z-dead00');
+    expect(result.stop.reason).toBe('done');
+    expect(readRun(workspace).events[0]?.type).toBe('run.started');
+  });
+});

@@ -50,12 +50,16 @@ export interface RunLoopResult {
   readonly resumed: boolean;
 }
 
-function newRunId(now: Date): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
+/**
+ * Run ids sort in the order runs started (`listRuns` relies on it): a UTC timestamp to the millisecond,
+ * then a random suffix; an id that would not sort after the newest existing one is moved past it.
+ */
+export function newRunId(now: Date, existing: readonly string[]): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  const id = `${stamp}-${randomBytes(3).toString('hex')}`;
+  const newest = existing.at(-1);
+  // A string sorts after every string it is a prefix of.
+  return newest !== undefined && id <= newest ? `${newest}-${randomBytes(2).toString('hex')}` : id;
 }
 
 async function assertRepository(workspace: string): Promise<void> {
@@ -125,12 +129,13 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   const config = loadConfig(workspace);
   await assertRepository(workspace);
   const latest = listRuns(workspace).at(-1);
-  if (latest !== undefined && readRun(workspace, latest).state.status === 'running') {
+  // A run whose harness died (before or after it recorded its start) is resumed, not started over.
+  if (latest !== undefined && readRun(workspace, latest).state.status !== 'stopped') {
     return resumeRun({ ...options, workspace, runId: latest });
   }
   await assertClean(workspace);
   const now = options.now ?? (() => new Date());
-  const runId = newRunId(now());
+  const runId = newRunId(now(), listRuns(workspace));
   const lock = acquireRunLock(workspace, runId);
   let log: EventLog | undefined;
   try {
