@@ -11,6 +11,7 @@ import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
 import { isProcessAlive } from '../src/util/process-alive.ts';
+import { findRunProcesses } from '../src/run/orphans.ts';
 import { feature, git, makeWorkspace } from './helpers.ts';
 
 /** A worker that creates the next missing file of a list, one per session. */
@@ -186,9 +187,9 @@ describe('the loop', () => {
     }
   });
 
-  it('ends a hung agent at its timeout and kills everything it started', async () => {
+  it('ends a hung agent at its timeout and kills everything it started (unsandboxed: by process group)', async () => {
     const workspace = await makeWorkspace({
-      agentYaml: `agent:\n  type: command\n  command: "sleep 300 & echo $! > \\"$BATON_WORKSPACE/../orphan.pid\\"; sleep 300"\n  timeout: 1s`,
+      agentYaml: `agent:\n  type: command\n  command: "sleep 300 & echo $! > \\"$BATON_WORKSPACE/../orphan.pid\\"; sleep 300"\n  timeout: 1s\nsandbox:\n  backend: none`,
       budgets: { iterations: 1 },
     });
     const result = await runLoop({ workspace });
@@ -197,5 +198,15 @@ describe('the loop', () => {
     const pid = Number(readFileSync(join(workspace, '../orphan.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
     expect(isProcessAlive(pid)).toBe(false);
+  });
+
+  it('ends a hung agent at its timeout and kills everything it started (in the default sandbox)', async () => {
+    const workspace = await makeWorkspace({
+      agentYaml: 'agent:\n  type: command\n  command: "sleep 300 & sleep 300"\n  timeout: 1s',
+      budgets: { iterations: 1 },
+    });
+    const result = await runLoop({ workspace });
+    expect(result.state.iterations[0]?.agentStatus).toBe('timed-out');
+    expect(findRunProcesses(result.runId)).toEqual([]);
   });
 });

@@ -8,12 +8,17 @@ import { describeProcessEnd, runProcess } from '../util/run-process.ts';
 import { tail } from '../util/text.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
 import type { CommandLine } from '../config/resolve.ts';
+import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 
 export interface CommandAgentOptions {
   readonly command: CommandLine;
   readonly prompt: 'stdin' | 'file' | 'argument';
   readonly env?: Readonly<Record<string, string>>;
   readonly id?: string;
+  /** Where the agent runs; without one it runs unsandboxed. */
+  readonly sandbox?: Sandbox;
+  /** Paths outside the workspace the agent must read (its script, its binary). */
+  readonly readOnly?: readonly string[];
 }
 
 const finalMessageChars = 4_000;
@@ -79,21 +84,31 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
       const promptFile = join(session.sessionDir, 'prompt.md');
       const handoffFile = join(session.sessionDir, 'handoff.md');
       writeFileSync(promptFile, session.prompt);
-      const result = await runProcess({
+      const sandbox = options.sandbox ?? noSandbox;
+      const wrapped = sandbox.wrap({
         command: withPromptFile(options.command, promptFile, options.prompt, session.prompt),
-        cwd: session.cwd,
         env: {
           ...session.env,
           ...options.env,
           BATON_PROMPT_FILE: promptFile,
           BATON_HANDOFF_FILE: handoffFile,
         },
+        writable: [session.sessionDir],
+        readOnly: options.readOnly ?? [],
+        // The agent's own settings (its credential among them) reach the agent, and only the agent.
+        passEnv: Object.keys(options.env ?? {}),
+      });
+      const result = await runProcess({
+        command: wrapped.command,
+        cwd: session.cwd,
+        env: wrapped.env,
         timeoutMs: session.timeoutMs,
         signal: session.signal,
         outputFile: session.transcriptPath,
         ...(options.prompt === 'stdin' ? { stdin: session.prompt } : {}),
         ...(session.onStart === undefined ? {} : { onStart: session.onStart }),
       });
+      wrapped.release();
       if (result.spawnError !== undefined) {
         const program = typeof options.command === 'string' ? options.command : options.command[0];
         throw new BatonError(

@@ -157,6 +157,11 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       onEvent: options.onEvent,
     });
     emitRunStarted(context, config, startCommit);
+    context.emit({
+      type: 'sandbox.chosen',
+      backend: context.sandbox.backend,
+      warning: context.sandboxWarning ?? null,
+    });
     const stop = await driveRun(context, {
       abort,
       ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
@@ -261,6 +266,11 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     } else {
       context.emit({ type: 'run.resumed', reason: why, budgets: budgetsOf(config), reaped });
     }
+    context.emit({
+      type: 'sandbox.chosen',
+      backend: context.sandbox.backend,
+      warning: context.sandboxWarning ?? null,
+    });
     if (state.currentIteration !== null) await abandonIteration(context, 'the harness died mid-iteration');
     const restored = restoreChecks(opened.events, context.state);
     context.previousChecks = restored.previous;

@@ -39,6 +39,8 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  stopped  iteration ${event.iteration} interrupted (${event.reason}); reset to ${short(event.resetTo)}${event.savedAs === null ? '' : `, its work kept at ${event.savedAs}`}`;
     case 'run.resumed':
       return `\nresumed: ${event.reason}${event.reaped.length > 0 ? ` (killed leftover processes ${event.reaped.join(', ')})` : ''}`;
+    case 'sandbox.chosen':
+      return event.warning === null ? `  sandbox  ${event.backend}` : `  WARNING  ${event.warning}`;
     case 'run.paused':
       return `\npaused by ${event.by}: waiting for \`baton resume\``;
     case 'run.unpaused':

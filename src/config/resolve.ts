@@ -1,5 +1,7 @@
 import type { ParsedConfig } from './schema.ts';
 import { parseDurationMs } from '../util/duration.ts';
+import { parseBytes } from '../sandbox/policy.ts';
+import type { SandboxSettings } from '../sandbox/sandbox.ts';
 
 export type CommandLine = string | readonly string[];
 
@@ -44,6 +46,7 @@ export interface Config {
   readonly planner: AgentConfig | undefined;
   readonly fallbackAgent: AgentConfig | undefined;
   readonly guards: GuardsConfig;
+  readonly sandbox: SandboxSettings;
 }
 
 export interface GuardsConfig {
@@ -115,5 +118,17 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     planner: resolveAgent(parsed.planner),
     fallbackAgent: resolveAgent(parsed.fallbackAgent),
     guards: parsed.guards,
+    sandbox: {
+      backend: parsed.sandbox.backend,
+      passEnv: parsed.sandbox.passEnv,
+      readOnly: parsed.sandbox.readOnly,
+      limits: {
+        processes: parsed.sandbox.limits.processes,
+        fileSizeBytes: parseBytes(parsed.sandbox.limits.fileSize) ?? 1024 ** 3,
+        cpuSeconds: Math.ceil(toMs(parsed.sandbox.limits.cpu) / 1_000),
+        memoryBytes: parseBytes(parsed.sandbox.limits.memory) ?? 4 * 1024 ** 3,
+        openFiles: parsed.sandbox.limits.openFiles,
+      },
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
+import { parseBytes } from '../sandbox/policy.ts';
 
 /**
  * baton.yaml as a person writes it. Strict: an unknown key is an error (a typo must not silently
@@ -38,6 +39,12 @@ export const defaultScratchGlobs = [
   '**/debug-*',
   'tmp/**',
 ];
+
+const byteSize = z
+  .union([z.number().int().positive(), z.string()])
+  .refine((value) => parseBytes(value) !== undefined, {
+    message: "expected a size such as '512MiB', '4GiB' or a number of bytes",
+  });
 
 const commandLine = z.union([
   z.string().min(1, 'expected a non-empty command line'),
@@ -125,6 +132,34 @@ export const configSchema = z.strictObject({
     .optional()
     .describe('The agent for planning refresh passes (default: the worker agent with a planning prompt).'),
   fallbackAgent: agentSchema.optional().describe('The agent to switch to when the worker stalls.'),
+  sandbox: z
+    .strictObject({
+      backend: z
+        .enum(['auto', 'bwrap', 'none'])
+        .default('auto')
+        .describe(
+          'auto: bwrap where it works (else none, with a warning); bwrap: required; none: no isolation.',
+        ),
+      passEnv: z
+        .array(z.string())
+        .default([])
+        .describe('Variables of the harness passed to workers (credentials).'),
+      readOnly: z
+        .array(z.string())
+        .default([])
+        .describe('Extra paths workers may read inside hidden folders.'),
+      limits: z
+        .strictObject({
+          processes: z.number().int().positive().default(512),
+          fileSize: byteSize.default('1GiB'),
+          cpu: duration.default('1h'),
+          memory: byteSize.default('4GiB'),
+          openFiles: z.number().int().positive().default(4_096),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .describe('Least privilege for workers and for the checks that run their code.'),
   guards: z
     .strictObject({
       protectedPaths: z

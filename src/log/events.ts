@@ -168,6 +168,7 @@ export type RunEvent = EventBase &
         };
         readonly reaped: readonly number[];
       }
+    | { readonly type: 'sandbox.chosen'; readonly backend: 'bwrap' | 'none'; readonly warning: string | null }
     | { readonly type: 'run.paused'; readonly by: string }
     | { readonly type: 'run.unpaused'; readonly by: string }
     | {
@@ -255,6 +256,7 @@ export const runEventTypes: readonly RunEventType[] = [
   'iteration.interrupted',
   'run.resumed',
   'run.paused',
+  'sandbox.chosen',
   'run.unpaused',
   'checkpoint.restored',
   'commit.created',

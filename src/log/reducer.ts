@@ -89,6 +89,8 @@ export interface RunState {
   readonly interruptions: number;
   /** The highest iteration number used so far (interrupted ones included). */
   readonly lastIteration: number;
+  /** Where workers run: bwrap, or none (with the warning that was given). */
+  readonly sandbox: { readonly backend: 'bwrap' | 'none'; readonly warning: string | null } | null;
 }
 
 export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0 };
@@ -126,6 +128,7 @@ export const initialRunState: RunState = {
   segmentStartedAt: null,
   interruptions: 0,
   lastIteration: 0,
+  sandbox: null,
 };
 
 function addUsage(a: Usage, b: Usage): Usage {
@@ -302,6 +305,8 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         segmentStartedAt: event.at,
       };
     }
+    case 'sandbox.chosen':
+      return { ...next, sandbox: { backend: event.backend, warning: event.warning } };
     case 'run.paused':
       // Paused time is not run time: close the segment, reopen it on unpause.
       return {

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CommandLine } from '../config/resolve.ts';
+import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import type { CheckResult } from '../log/events.ts';
 import { describeProcessEnd, processSucceeded, runProcess } from '../util/run-process.ts';
 
@@ -16,6 +17,8 @@ export interface CheckContext {
   readonly outputDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
+  /** Checks run the worker's code: they run in the worker's sandbox too. */
+  readonly sandbox?: Sandbox;
 }
 
 export function displayCommand(command: CommandLine): string {
@@ -29,15 +32,17 @@ function safeFileName(name: string): string {
 /** Run one check (smoke, feature verify or oracle) in the workspace; its output is saved as evidence. */
 export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<CheckResult> {
   const outputFile = join(context.outputDir, `${spec.kind}-${safeFileName(spec.name)}.log`);
+  const wrapped = (context.sandbox ?? noSandbox).wrap({ command: spec.command, env: context.env });
   const result = await runProcess({
-    command: spec.command,
+    command: wrapped.command,
     cwd: context.workspace,
-    env: context.env,
+    env: wrapped.env,
     timeoutMs: spec.timeoutMs,
     signal: context.signal,
     outputFile,
     keepOutputChars: 4_096,
   });
+  wrapped.release();
   return {
     name: spec.name,
     kind: spec.kind,

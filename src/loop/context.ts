@@ -3,6 +3,7 @@ import type { Config } from '../config/resolve.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { CheckResult, NewRunEvent, RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 
 /** What one run hands each iteration. The state is only ever changed through `emit`. */
 export interface LoopContext {
@@ -16,6 +17,10 @@ export interface LoopContext {
   /** The agent for planning passes (the worker agent unless baton.yaml names a planner). */
   readonly planner: Agent;
   readonly agentTimeoutMs: number;
+  /** Where agents and checks run (bwrap, or none). */
+  readonly sandbox: Sandbox;
+  /** Said once per run (an event) when workers run without isolation. */
+  readonly sandboxWarning: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   readonly log: EventLog;

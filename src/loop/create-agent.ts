@@ -5,11 +5,17 @@ import { createCommandAgent } from '../agents/command-agent.ts';
 import type { AgentConfig } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { scriptedAgentMainPath } from '../testing/scripted-agent-session.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 
 /** Build the agent named in baton.yaml. */
-export function createAgentFromConfig(config: AgentConfig, workspace: string): Agent {
+export function createAgentFromConfig(config: AgentConfig, workspace: string, sandbox?: Sandbox): Agent {
   if (config.type === 'command') {
-    return createCommandAgent({ command: config.command, prompt: config.prompt, env: config.env });
+    return createCommandAgent({
+      command: config.command,
+      prompt: config.prompt,
+      env: config.env,
+      ...(sandbox === undefined ? {} : { sandbox }),
+    });
   }
   const script = resolve(workspace, config.script);
   if (!existsSync(script)) {
@@ -23,5 +29,7 @@ export function createAgentFromConfig(config: AgentConfig, workspace: string): A
     id: 'scripted',
     command: [process.execPath, scriptedAgentMainPath(), script],
     prompt: 'file',
+    readOnly: [script],
+    ...(sandbox === undefined ? {} : { sandbox }),
   });
 }

@@ -14,6 +14,7 @@ export function checkContextFor(context: LoopContext, outputDir: string): CheckC
     outputDir,
     env: { ...context.env, BATON_RUN_ID: context.runId },
     signal: context.signal,
+    sandbox: context.sandbox,
   };
 }
 

@@ -9,6 +9,7 @@ import type { RunState } from '../log/reducer.ts';
 import { reduceRunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../loop/create-agent.ts';
+import { createSandbox } from '../sandbox/sandbox.ts';
 
 export interface ContextInput {
   readonly workspace: string;
@@ -28,8 +29,10 @@ export interface ContextInput {
 /** Everything an iteration needs, built the same way for a new run and for a resumed one. */
 export async function buildLoopContext(input: ContextInput): Promise<LoopContext> {
   const { config, workspace } = input;
+  const { sandbox, warning } = createSandbox(workspace, config.sandbox);
   const agent =
-    input.agent ?? (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace));
+    input.agent ??
+    (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace, sandbox));
   if (agent === undefined) {
     throw new BatonError('baton.yaml names no agent', {
       code: 'NO_AGENT',
@@ -48,10 +51,14 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     config,
     agent,
     fallbackAgent:
-      config.fallbackAgent === undefined ? undefined : createAgentFromConfig(config.fallbackAgent, workspace),
+      config.fallbackAgent === undefined
+        ? undefined
+        : createAgentFromConfig(config.fallbackAgent, workspace, sandbox),
     planner:
       input.planner ??
-      (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace)),
+      (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace, sandbox)),
+    sandbox,
+    sandboxWarning: warning,
     locked,
     checkpoint: { commit: input.startCommit, checks: [] },
     agentTimeoutMs: config.agent?.timeoutMs ?? 30 * 60_000,

@@ -1,0 +1,236 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLimits } from '../src/sandbox/policy.ts';
+import { detectBwrap } from '../src/sandbox/bwrap.ts';
+import { createSandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
+import { findRunProcesses } from '../src/run/orphans.ts';
+import { runProcess, type ProcessResult } from '../src/util/run-process.ts';
+import { git, tempDir } from './helpers.ts';
+
+/**
+ * Hostile workers, each trying one way out of the bwrap sandbox. Every case first proves that what it
+ * reaches for is really there (from outside), then that the attempt fails from inside.
+ */
+const settings: SandboxSettings = {
+  backend: 'bwrap',
+  passEnv: [],
+  readOnly: [],
+  limits: { ...defaultLimits, processes: 64, fileSizeBytes: 10 * 1024 * 1024, cpuSeconds: 60 },
+};
+
+let workspace = '';
+let attempts = 0;
+let successes = 0;
+
+async function inside(script: string, env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
+  const { sandbox } = createSandbox(workspace, settings);
+  expect(sandbox.backend).toBe('bwrap');
+  const wrapped = sandbox.wrap({
+    command: script,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_RUN_ID: 'escape-suite', ...env },
+  });
+  try {
+    return await runProcess({
+      command: wrapped.command,
+      cwd: workspace,
+      env: wrapped.env,
+      timeoutMs: 30_000,
+    });
+  } finally {
+    wrapped.release();
+  }
+}
+
+function attempt(escaped: boolean): boolean {
+  attempts += 1;
+  if (escaped) successes += 1;
+  return escaped;
+}
+
+function listen(server: Server, target: number | string): Promise<void> {
+  return new Promise((resolve) => server.listen(target as number, '127.0.0.1', () => { resolve(); }));
+}
+
+function reachable(target: { port: number } | { path: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = 'port' in target ? connect(target.port, '127.0.0.1') : connect(target.path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => { resolve(false); });
+  });
+}
+
+describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile workers', () => {
+  beforeAll(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'baton-escape-'));
+    git(workspace, 'init', '-q', '--initial-branch=main');
+    writeFileSync(join(workspace, 'README.md'), 'x\n');
+    git(workspace, 'add', '-A');
+    git(workspace, 'commit', '-qm', 'base');
+    mkdirSync(join(workspace, '.baton'), { recursive: true });
+    writeFileSync(join(workspace, '.baton', 'events.jsonl'), '{}\n');
+  });
+
+  afterAll(() => {
+    rmSync(workspace, { recursive: true, force: true });
+    process.stdout.write(`sandbox escape suite: ${attempts} attempts, ${successes} successes\n`);
+    expect(successes).toBe(0);
+  });
+
+  it('works in its worktree: it can read and write there, and run node', async () => {
+    const result = await inside(
+      `echo made > made.txt && cat made.txt && ${process.execPath} -e "console.log(1+1)"`,
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe('made\n2\n');
+    expect(readFileSync(join(workspace, 'made.txt'), 'utf8')).toBe('made\n');
+  });
+
+  it('cannot read a secret file in the host home', async () => {
+    const secret = join(homedir(), `.baton-escape-secret-${process.pid}`);
+    writeFileSync(secret, 'TOP-SECRET');
+    try {
+      expect(readFileSync(secret, 'utf8')).toBe('TOP-SECRET');
+      const result = await inside(`cat ${secret}`);
+      expect(attempt(result.output.includes('TOP-SECRET'))).toBe(false);
+    } finally {
+      rmSync(secret, { force: true });
+    }
+  });
+
+  it("cannot read the harness's secret environment", async () => {
+    const result = await inside('env', {
+      CLOUD_SECRET_TOKEN: 'TOP-SECRET-ENV',
+      AWS_SECRET_ACCESS_KEY: 'TOP-SECRET-AWS',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(attempt(result.output.includes('TOP-SECRET'))).toBe(false);
+    expect(result.output).toContain('BATON_RUN_ID=escape-suite');
+  });
+
+  it('cannot write outside its worktree', async () => {
+    const outside = join(workspace, '..', `escaped-${process.pid}.txt`);
+    const result = await inside(
+      `echo x > ${outside}; echo y > /etc/baton-escaped; echo z > /usr/baton-escaped; true`,
+    );
+    expect(result.exitCode).toBe(0);
+    expect(
+      attempt(existsSync(outside) || existsSync('/etc/baton-escaped') || existsSync('/usr/baton-escaped')),
+    ).toBe(false);
+  });
+
+  it('cannot move a git ref or touch the harness state', async () => {
+    const result = await inside(
+      'git branch evil; git update-ref refs/heads/main HEAD~0 2>&1; echo forged >> .baton/events.jsonl; git log --oneline | head -1',
+    );
+    expect(result.output).toContain('base');
+    const branches = git(workspace, 'branch', '--list', 'evil');
+    expect(
+      attempt(
+        branches.trim() !== '' ||
+          readFileSync(join(workspace, '.baton/events.jsonl'), 'utf8').includes('forged'),
+      ),
+    ).toBe(false);
+  });
+
+  it('cannot reach a loopback service of the host over TCP', async () => {
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.end('hello');
+    });
+    await listen(server, 0);
+    const port = (server.address() as { port: number }).port;
+    try {
+      expect(await reachable({ port })).toBe(true);
+      const result = await inside(
+        `${process.execPath} -e "require('net').connect(${port},'127.0.0.1').on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(1)})"`,
+      );
+      expect(attempt(result.output.includes('CONNECTED'))).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('cannot reach a unix socket of the host (in /tmp or /run)', async () => {
+    for (const dir of [tempDir('baton-sock-'), '/run']) {
+      const path = join(dir, `baton-escape-${process.pid}.sock`);
+      const server = createServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.end('hello');
+      });
+      await new Promise<void>((resolve) => server.listen(path, () => { resolve(); }));
+      try {
+        expect(await reachable({ path })).toBe(true);
+        const result = await inside(
+          `${process.execPath} -e "require('net').connect('${path}').on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(1)})"`,
+        );
+        expect(attempt(result.output.includes('CONNECTED'))).toBe(false);
+      } finally {
+        server.close();
+        rmSync(path, { force: true });
+      }
+    }
+  });
+
+  it('cannot reach any other host: there is no network at all', async () => {
+    const result = await inside(
+      `${process.execPath} -e "fetch('http://example.com').then(()=>console.log('REACHED')).catch(e=>console.log('blocked', e.cause?.code ?? e.message))"`,
+    );
+    expect(result.output).toContain('blocked');
+    expect(attempt(result.output.includes('REACHED'))).toBe(false);
+  });
+
+  it('cannot kill the harness', async () => {
+    const result = await inside(`kill -9 ${process.pid}; echo tried`);
+    expect(result.output).toContain('tried');
+    expect(attempt(false)).toBe(false); // This test process is the harness: it is still here to say so.
+  });
+
+  it('cannot fork-bomb the machine: it stops at its process limit', async () => {
+    const result = await inside(
+      'i=0; while [ $i -lt 400 ]; do (sleep 3) & i=$((i+1)); done; echo "forked $i"',
+    );
+    expect(attempt(result.output.includes('forked 400'))).toBe(false);
+  });
+
+  it('cannot fill the disk past its file-size limit', async () => {
+    const result = await inside('head -c 50000000 /dev/zero > big.bin; echo "exit $?"');
+    const size = existsSync(join(workspace, 'big.bin')) ? statSync(join(workspace, 'big.bin')).size : 0;
+    rmSync(join(workspace, 'big.bin'), { force: true });
+    expect(size).toBeLessThanOrEqual(settings.limits.fileSizeBytes);
+    expect(attempt(size > settings.limits.fileSizeBytes || result.output.includes('exit 0'))).toBe(false);
+  });
+
+  it('cannot outlive the harness', async () => {
+    // A harness of its own, started as a separate process, runs a sandboxed sleeper and is then killed.
+    const script = join(tempDir('baton-harness-'), 'harness.ts');
+    writeFileSync(
+      script,
+      `import { createSandbox } from ${JSON.stringify(new URL('../src/sandbox/sandbox.ts', import.meta.url).pathname)};
+import { spawn } from 'node:child_process';
+const { sandbox } = createSandbox(${JSON.stringify(workspace)}, ${JSON.stringify(settings)});
+const wrapped = sandbox.wrap({ command: 'sleep 300', env: { PATH: process.env.PATH, BATON_RUN_ID: 'outlive-check' } });
+spawn(wrapped.command[0], wrapped.command.slice(1), { env: wrapped.env, stdio: 'ignore' });
+console.log('started');
+setInterval(() => {}, 1000);
+`,
+    );
+    const harness = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => harness.stdout.once('data', () => { resolve(); }));
+    const deadline = Date.now() + 5_000;
+    while (findRunProcesses('outlive-check').length === 0 && Date.now() < deadline)
+      {await new Promise((resolve) => setTimeout(resolve, 50));}
+    expect(findRunProcesses('outlive-check').length).toBeGreaterThan(0);
+    harness.kill('SIGKILL');
+    const gone = Date.now() + 5_000;
+    while (findRunProcesses('outlive-check').length > 0 && Date.now() < gone)
+      {await new Promise((resolve) => setTimeout(resolve, 50));}
+    expect(attempt(findRunProcesses('outlive-check').length > 0)).toBe(false);
+  });
+});
