@@ -1,4 +1,6 @@
 import { homedir } from 'node:os';
+import { basename, delimiter, dirname, isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { CommandLine } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
@@ -46,9 +48,32 @@ export const noSandbox: Sandbox = {
   wrap: (request) => ({ command: argv(request.command), env: request.env, release: () => undefined }),
 };
 
+function isInside(path: string, folder: string): boolean {
+  const relation = relative(folder, path);
+  return relation === '' || (!relation.startsWith('..') && !isAbsolute(relation));
+}
+
+/**
+ * What must stay readable although it sits in a hidden folder: baton's own installation (its node binary
+ * and its scripts, e.g. a checkout under /tmp) and the installation prefixes on PATH (a node or CLI
+ * installed under the home folder: for `…/bin` the prefix, so its libraries come along, not the home).
+ */
+export function toolPaths(hidden: readonly string[], pathVariable: string | undefined): string[] {
+  const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const candidates = [packageRoot, dirname(process.execPath)];
+  for (const entry of (pathVariable ?? '').split(delimiter)) {
+    if (entry === '' || !isAbsolute(entry)) continue;
+    candidates.push(basename(entry) === 'bin' ? dirname(entry) : entry);
+  }
+  return [...new Set(candidates)].filter((path) =>
+    hidden.some((folder) => isInside(path, folder) && path !== folder),
+  );
+}
+
 function bwrapSandbox(workspace: string, settings: SandboxSettings): Sandbox {
   const home = homedir();
   const hidden = [...new Set(['/tmp', '/run', '/var/tmp', '/home', '/root', home])];
+  const tools = toolPaths(hidden, process.env.PATH);
   return {
     backend: 'bwrap',
     wrap: (request) => {
@@ -58,7 +83,12 @@ function bwrapSandbox(workspace: string, settings: SandboxSettings): Sandbox {
         {
           workspace,
           readOnlyInside: ['.git', '.baton'],
-          readOnly: [...settings.readOnly, ...(request.readOnly ?? [])],
+          readOnly: [
+            ...tools,
+            ...toolPaths(hidden, request.env.PATH),
+            ...settings.readOnly,
+            ...(request.readOnly ?? []),
+          ],
           writable: [...(request.writable ?? [])],
           hidden,
           env,
