@@ -10,6 +10,7 @@ import { featuresMissingFromPlan, foldCompletedItems } from '../src/guards/plan-
 import { questionAsked } from '../src/guards/question.ts';
 import { classifyUntracked } from '../src/guards/pollution.ts';
 import { matchesGlob } from '../src/util/glob.ts';
+import { hostAllowed } from '../src/sandbox/network-proxy.ts';
 
 const patch = `diff --git a/src/a.ts b/src/a.ts
 --- a/src/a.ts
@@ -136,6 +137,15 @@ describe('the small guards', () => {
     expect(foldCompletedItems('# Plan\n- [x] F1\n- [ ] F2\n- [X] F3\n')).toBe(
       '# Plan\n- [ ] F2\n\n_2 completed items folded away by baton (see git log)._\n',
     );
+  });
+
+  it('match allow-listed hosts exactly or by subdomain wildcard', () => {
+    expect(hostAllowed('api.anthropic.com', ['api.anthropic.com'])).toBe(true);
+    expect(hostAllowed('API.anthropic.com.', ['api.anthropic.com'])).toBe(true);
+    expect(hostAllowed('evil-api.anthropic.com', ['api.anthropic.com'])).toBe(false);
+    expect(hostAllowed('a.b.example.com', ['*.example.com'])).toBe(true);
+    expect(hostAllowed('example.com', ['*.example.com'])).toBe(false);
+    expect(hostAllowed('example.com.evil.test', ['*.example.com'])).toBe(false);
   });
 
   it('recognise a question asked instead of work', () => {

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../src/sandbox/policy.ts';
 import { detectBwrap } from '../src/sandbox/bwrap.ts';
-import { createSandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
+import { createSandbox, prepareSandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
 import { findRunProcesses } from '../src/run/orphans.ts';
 import { runProcess, type ProcessResult } from '../src/util/run-process.ts';
 import { git, tempDir } from './helpers.ts';
@@ -17,6 +18,8 @@ import { git, tempDir } from './helpers.ts';
  */
 const settings: SandboxSettings = {
   backend: 'bwrap',
+  network: 'none',
+  allow: [],
   passEnv: [],
   readOnly: [],
   limits: { ...defaultLimits, processes: 64, fileSizeBytes: 10 * 1024 * 1024, cpuSeconds: 60 },
@@ -51,8 +54,12 @@ function attempt(escaped: boolean): boolean {
   return escaped;
 }
 
-function listen(server: Server, target: number | string): Promise<void> {
-  return new Promise((resolve) => server.listen(target as number, '127.0.0.1', () => { resolve(); }));
+function listen(server: Server | import('node:http').Server, target: number | string): Promise<void> {
+  return new Promise((resolve) =>
+    server.listen(target as number, '127.0.0.1', () => {
+      resolve();
+    }),
+  );
 }
 
 function reachable(target: { port: number } | { path: string }): Promise<boolean> {
@@ -62,7 +69,9 @@ function reachable(target: { port: number } | { path: string }): Promise<boolean
       socket.destroy();
       resolve(true);
     });
-    socket.once('error', () => { resolve(false); });
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 
@@ -164,7 +173,11 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
         socket.on('error', () => undefined);
         socket.end('hello');
       });
-      await new Promise<void>((resolve) => server.listen(path, () => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.listen(path, () => {
+          resolve();
+        }),
+      );
       try {
         expect(await reachable({ path })).toBe(true);
         const result = await inside(
@@ -184,6 +197,64 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     );
     expect(result.output).toContain('blocked');
     expect(attempt(result.output.includes('REACHED'))).toBe(false);
+  });
+
+  it('with network: allowlist, reaches the allow-listed host through the proxy and nothing else', async () => {
+    const server = createHttpServer((_request, response) => {
+      response.end('hello-from-allowed');
+    });
+    await listen(server, 0);
+    const port = (server.address() as { port: number }).port;
+    const { sandbox } = await prepareSandbox(
+      workspace,
+      { ...settings, network: 'allowlist', allow: ['api.allowed.test'] },
+      {
+        'api.allowed.test': { host: '127.0.0.1', port },
+        // The blocked name leads to the same server: if the proxy let it through, the answer would show.
+        'blocked.example.test': { host: '127.0.0.1', port },
+      },
+    );
+    const run = async (script: string): Promise<ProcessResult> => {
+      const wrapped = sandbox.wrap({
+        command: script,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_RUN_ID: 'escape-suite' },
+      });
+      try {
+        return await runProcess({
+          command: wrapped.command,
+          cwd: workspace,
+          env: wrapped.env,
+          timeoutMs: 30_000,
+        });
+      } finally {
+        wrapped.release();
+      }
+    };
+    const fetchScript = (url: string): string =>
+      `${process.execPath} -e "fetch('${url}').then(async r=>console.log('STATUS', r.status, await r.text())).catch(e=>console.log('ERROR', e.cause?.code ?? e.message))"`;
+    const rawConnect = (host: string): string =>
+      `${process.execPath} -e "const s=require('net').connect(3128,'127.0.0.1',()=>s.write('CONNECT ${host} HTTP/1.1\\r\\nHost: ${host}\\r\\n\\r\\n'));s.on('data',d=>{console.log(String(d).split('\\r\\n')[0]);s.destroy()})"`;
+    try {
+      expect(sandbox.network).toBe('allowlist');
+      const allowed = await run(fetchScript(`http://api.allowed.test:${port}/`));
+      expect(allowed.output).toContain('STATUS 200 hello-from-allowed');
+      const tunnel = await run(rawConnect(`api.allowed.test:${port}`));
+      expect(tunnel.output).toContain('HTTP/1.1 200 Connection Established');
+
+      const blocked = await run(fetchScript('http://blocked.example.test/'));
+      // Node's fetch tunnels through CONNECT, and a refused tunnel is a fetch error: either way, no answer.
+      expect(blocked.output).toMatch(/STATUS 403|ERROR/);
+      expect(attempt(blocked.output.includes('hello-from-allowed'))).toBe(false);
+      const blockedTunnel = await run(rawConnect(`blocked.example.test:${port}`));
+      expect(blockedTunnel.output).toContain('HTTP/1.1 403 Forbidden');
+      expect(attempt(!blockedTunnel.output.includes('403'))).toBe(false);
+      // An address instead of a name is refused too, and a direct connection has no route at all.
+      const byAddress = await run(fetchScript(`http://127.0.0.1:${port}/`));
+      expect(attempt(byAddress.output.includes('hello-from-allowed'))).toBe(false);
+    } finally {
+      await sandbox.close();
+      server.close();
+    }
   });
 
   it('cannot kill the harness', async () => {
@@ -222,15 +293,21 @@ setInterval(() => {}, 1000);
 `,
     );
     const harness = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => harness.stdout.once('data', () => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      harness.stdout.once('data', () => {
+        resolve();
+      }),
+    );
     const deadline = Date.now() + 5_000;
-    while (findRunProcesses('outlive-check').length === 0 && Date.now() < deadline)
-      {await new Promise((resolve) => setTimeout(resolve, 50));}
+    while (findRunProcesses('outlive-check').length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(findRunProcesses('outlive-check').length).toBeGreaterThan(0);
     harness.kill('SIGKILL');
     const gone = Date.now() + 5_000;
-    while (findRunProcesses('outlive-check').length > 0 && Date.now() < gone)
-      {await new Promise((resolve) => setTimeout(resolve, 50));}
+    while (findRunProcesses('outlive-check').length > 0 && Date.now() < gone) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(attempt(findRunProcesses('outlive-check').length > 0)).toBe(false);
   });
 });

@@ -138,11 +138,12 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   const runId = newRunId(now(), listRuns(workspace));
   const lock = acquireRunLock(workspace, runId);
   let log: EventLog | undefined;
+  let context: LoopContext | undefined;
   try {
     ({ log } = await openLog(workspace, runId));
     const startCommit = (await headCommit(workspace)) ?? '';
     const abort = combinedAbort(options.signal);
-    const context = await buildLoopContext({
+    context = await buildLoopContext({
       workspace,
       runId,
       config,
@@ -168,6 +169,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
     });
     return { runId, state: context.state, stop, resumed: false };
   } finally {
+    await context?.sandbox.close();
     log?.close();
     lock.release();
   }
@@ -222,6 +224,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
   // The lock comes first: from here on no other harness writes this workspace or its log.
   const lock: RunLock = acquireRunLock(workspace, runId);
   let log: EventLog | undefined;
+  let context: LoopContext | undefined;
   try {
     const opened = await openLog(workspace, runId);
     log = opened.log;
@@ -242,7 +245,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     const startCommit =
       runStarted?.type === 'run.started' ? runStarted.headCommit : ((await headCommit(workspace)) ?? '');
     const abort = combinedAbort(options.signal);
-    const context = await buildLoopContext({
+    context = await buildLoopContext({
       workspace,
       runId,
       config,
@@ -283,6 +286,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     });
     return { runId, state: context.state, stop, resumed: true };
   } finally {
+    await context?.sandbox.close();
     log?.close();
     lock.release();
   }

@@ -29,7 +29,7 @@ const knownKeys: Record<string, readonly string[]> = {
     'guards',
     'sandbox',
   ],
-  sandbox: ['backend', 'passEnv', 'readOnly', 'limits'],
+  sandbox: ['backend', 'network', 'allow', 'passEnv', 'readOnly', 'limits'],
   'sandbox.limits': ['processes', 'fileSize', 'cpu', 'memory', 'openFiles'],
   agent: ['type', 'command', 'prompt', 'timeout', 'env', 'script'],
   smoke: ['command', 'timeout'],

@@ -120,6 +120,8 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     guards: parsed.guards,
     sandbox: {
       backend: parsed.sandbox.backend,
+      network: parsed.sandbox.network,
+      allow: parsed.sandbox.allow,
       passEnv: parsed.sandbox.passEnv,
       readOnly: parsed.sandbox.readOnly,
       limits: {

@@ -140,6 +140,14 @@ export const configSchema = z.strictObject({
         .describe(
           'auto: bwrap where it works (else none, with a warning); bwrap: required; none: no isolation.',
         ),
+      network: z
+        .enum(['none', 'allowlist'])
+        .default('none')
+        .describe('none: no network; allowlist: the hosts in allow, through a proxy the harness runs.'),
+      allow: z
+        .array(z.string())
+        .default([])
+        .describe('Hosts a worker may reach (e.g. api.anthropic.com, *.example.com).'),
       passEnv: z
         .array(z.string())
         .default([])

@@ -9,7 +9,7 @@ import type { RunState } from '../log/reducer.ts';
 import { reduceRunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../loop/create-agent.ts';
-import { createSandbox } from '../sandbox/sandbox.ts';
+import { prepareSandbox } from '../sandbox/sandbox.ts';
 
 export interface ContextInput {
   readonly workspace: string;
@@ -29,7 +29,7 @@ export interface ContextInput {
 /** Everything an iteration needs, built the same way for a new run and for a resumed one. */
 export async function buildLoopContext(input: ContextInput): Promise<LoopContext> {
   const { config, workspace } = input;
-  const { sandbox, warning } = createSandbox(workspace, config.sandbox);
+  const { sandbox, warning } = await prepareSandbox(workspace, config.sandbox);
   const agent =
     input.agent ??
     (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace, sandbox));

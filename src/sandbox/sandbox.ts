@@ -1,11 +1,13 @@
-import { homedir } from 'node:os';
-import { basename, delimiter, dirname, isAbsolute, relative } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { CommandLine } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { bwrapArguments, detectBwrap } from './bwrap.ts';
 import { createCgroup, sweepStaleCgroups } from './cgroup.ts';
+import { startAllowlistProxy, type ProxyOptions, type RunningProxy } from './network-proxy.ts';
 import { filterEnv, type SandboxLimits } from './policy.ts';
 
 export interface WrapRequest {
@@ -29,14 +31,28 @@ export interface WrappedCommand {
 /** Runs commands with least privilege. One interface, two backends: bwrap, and none (no isolation). */
 export interface Sandbox {
   readonly backend: 'bwrap' | 'none';
+  readonly network: 'none' | 'allowlist' | 'host';
   wrap(request: WrapRequest): WrappedCommand;
+  /** Stop what the sandbox runs beside the workers (the allowlist proxy). */
+  close(): Promise<void>;
 }
 
 export interface SandboxSettings {
   readonly backend: 'auto' | 'bwrap' | 'none';
+  /** none: no network at all; allowlist: only the hosts in `allow`, through the harness's proxy. */
+  readonly network: 'none' | 'allowlist';
+  readonly allow: readonly string[];
   readonly passEnv: readonly string[];
   readonly readOnly: readonly string[];
   readonly limits: SandboxLimits;
+}
+
+/** The port the bridge listens on inside the sandbox; HTTP(S)_PROXY point at it. */
+export const proxyPortInside = 3128;
+
+function proxyBridgePath(): string {
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`./proxy-bridge.${extension}`, import.meta.url));
 }
 
 function argv(command: CommandLine): string[] {
@@ -45,7 +61,9 @@ function argv(command: CommandLine): string[] {
 
 export const noSandbox: Sandbox = {
   backend: 'none',
+  network: 'host',
   wrap: (request) => ({ command: argv(request.command), env: request.env, release: () => undefined }),
+  close: () => Promise.resolve(),
 };
 
 function isInside(path: string, folder: string): boolean {
@@ -70,15 +88,37 @@ export function toolPaths(hidden: readonly string[], pathVariable: string | unde
   );
 }
 
-function bwrapSandbox(workspace: string, settings: SandboxSettings): Sandbox {
+function bwrapSandbox(
+  workspace: string,
+  settings: SandboxSettings,
+  proxy: RunningProxy | undefined,
+): Sandbox {
   const home = homedir();
   const hidden = [...new Set(['/tmp', '/run', '/var/tmp', '/home', '/root', home])];
   const tools = toolPaths(hidden, process.env.PATH);
   return {
     backend: 'bwrap',
+    network: proxy === undefined ? 'none' : 'allowlist',
+    close: () => proxy?.close() ?? Promise.resolve(),
     wrap: (request) => {
       const env = filterEnv(request.env, [...settings.passEnv, ...(request.passEnv ?? [])]);
       env.HOME = home;
+      let inner = argv(request.command);
+      const writable = [...(request.writable ?? [])];
+      if (proxy !== undefined) {
+        // The proxy's socket is the only way out; a bridge inside turns it into 127.0.0.1:3128.
+        const url = `http://127.0.0.1:${proxyPortInside}`;
+        Object.assign(env, {
+          HTTP_PROXY: url,
+          HTTPS_PROXY: url,
+          http_proxy: url,
+          https_proxy: url,
+          NO_PROXY: '',
+          NODE_USE_ENV_PROXY: '1',
+        });
+        writable.push(dirname(proxy.socketPath));
+        inner = [process.execPath, proxyBridgePath(), proxy.socketPath, String(proxyPortInside), ...inner];
+      }
       const args = bwrapArguments(
         {
           workspace,
@@ -89,12 +129,12 @@ function bwrapSandbox(workspace: string, settings: SandboxSettings): Sandbox {
             ...settings.readOnly,
             ...(request.readOnly ?? []),
           ],
-          writable: [...(request.writable ?? [])],
+          writable,
           hidden,
           env,
           limits: settings.limits,
         },
-        argv(request.command),
+        inner,
       );
       const cgroup = createCgroup(`baton-${randomBytes(5).toString('hex')}`, settings.limits);
       // With cgroups, a tiny shell joins them and then becomes bwrap (exec keeps the pid the harness knows).
@@ -114,6 +154,26 @@ function bwrapSandbox(workspace: string, settings: SandboxSettings): Sandbox {
   };
 }
 
+/**
+ * The sandbox baton.yaml asks for, with `network: allowlist` starting the harness's proxy (`close()`
+ * stops it). `overrides` sends allowed names to other addresses (tests map a name to a loopback server).
+ */
+export async function prepareSandbox(
+  workspace: string,
+  settings: SandboxSettings,
+  overrides?: ProxyOptions['overrides'],
+): Promise<{ sandbox: Sandbox; warning: string | undefined }> {
+  const chosen = createSandbox(workspace, settings);
+  if (chosen.sandbox.backend !== 'bwrap' || settings.network !== 'allowlist') return chosen;
+  const socketDir = mkdtempSync(join(tmpdir(), 'baton-proxy-'));
+  const proxy = await startAllowlistProxy({
+    socketPath: join(socketDir, 'proxy.sock'),
+    allow: settings.allow,
+    ...(overrides === undefined ? {} : { overrides }),
+  });
+  return { sandbox: bwrapSandbox(workspace, settings, proxy), warning: chosen.warning };
+}
+
 /** The sandbox baton.yaml asks for; `auto` is bwrap where it works. An explicit bwrap that cannot work is an error. */
 export function createSandbox(
   workspace: string,
@@ -129,7 +189,7 @@ export function createSandbox(
   const detection = detectBwrap();
   if (detection.works) {
     sweepStaleCgroups();
-    return { sandbox: bwrapSandbox(workspace, settings), warning: undefined };
+    return { sandbox: bwrapSandbox(workspace, settings, undefined), warning: undefined };
   }
   if (settings.backend === 'bwrap') {
     throw new BatonError(`the bwrap sandbox is required but unavailable: ${detection.detail}`, {
