@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../src/sandbox/policy.ts';
 import { detectBwrap } from '../src/sandbox/bwrap.ts';
-import { createSandbox, prepareSandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
+import { createSandbox, prepareSandbox, type Sandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
 import { findRunProcesses } from '../src/run/orphans.ts';
 import { runProcess, type ProcessResult } from '../src/util/run-process.ts';
 import { git, tempDir } from './helpers.ts';
@@ -29,8 +29,11 @@ let workspace = '';
 let attempts = 0;
 let successes = 0;
 
-async function inside(script: string, env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
-  const { sandbox } = createSandbox(workspace, settings);
+async function inside(
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+  sandbox: Sandbox = createSandbox(workspace, settings).sandbox,
+): Promise<ProcessResult> {
   expect(sandbox.backend).toBe('bwrap');
   const wrapped = sandbox.wrap({
     command: script,
@@ -214,22 +217,7 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
         'blocked.example.test': { host: '127.0.0.1', port },
       },
     );
-    const run = async (script: string): Promise<ProcessResult> => {
-      const wrapped = sandbox.wrap({
-        command: script,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_RUN_ID: 'escape-suite' },
-      });
-      try {
-        return await runProcess({
-          command: wrapped.command,
-          cwd: workspace,
-          env: wrapped.env,
-          timeoutMs: 30_000,
-        });
-      } finally {
-        wrapped.release();
-      }
-    };
+    const run = (script: string): Promise<ProcessResult> => inside(script, {}, sandbox);
     const fetchScript = (url: string): string =>
       `${process.execPath} -e "fetch('${url}').then(async r=>console.log('STATUS', r.status, await r.text())).catch(e=>console.log('ERROR', e.cause?.code ?? e.message))"`;
     const rawConnect = (host: string): string =>

@@ -163,16 +163,25 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       backend: context.sandbox.backend,
       warning: context.sandboxWarning ?? null,
     });
-    const stop = await driveRun(context, {
-      abort,
-      ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
-    });
-    return { runId, state: context.state, stop, resumed: false };
+    return await driveToStop(context, abort, options, false);
   } finally {
     await context?.sandbox.close();
     log?.close();
     lock.release();
   }
+}
+
+async function driveToStop(
+  context: LoopContext,
+  abort: AbortController,
+  options: RunLoopOptions,
+  resumed: boolean,
+): Promise<RunLoopResult> {
+  const stop = await driveRun(context, {
+    abort,
+    ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
+  });
+  return { runId: context.runId, state: context.state, stop, resumed };
 }
 
 function emitRunStarted(context: LoopContext, config: Config, startCommit: string): void {
@@ -280,11 +289,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     if (context.state.lastCheckpoint !== null) {
       context.checkpoint = { commit: context.state.lastCheckpoint.commit, checks: restored.atCheckpoint };
     }
-    const stop = await driveRun(context, {
-      abort,
-      ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
-    });
-    return { runId, state: context.state, stop, resumed: true };
+    return await driveToStop(context, abort, options, true);
   } finally {
     await context?.sandbox.close();
     log?.close();

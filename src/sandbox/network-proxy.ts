@@ -118,6 +118,10 @@ export async function startAllowlistProxy(options: ProxyOptions): Promise<Runnin
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(options.socketPath, () => { resolve(); }));
+  await new Promise<void>((resolve) =>
+    server.listen(options.socketPath, () => {
+      resolve();
+    }),
+  );
   return proxy;
 }
