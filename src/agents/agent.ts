@@ -32,6 +32,15 @@ export interface AgentSessionResult {
   readonly finalMessage: string;
   /** Why the session failed, when it did. */
   readonly error: string | undefined;
+  /** Model turns the session took, when the agent reports them. */
+  readonly turns?: number | undefined;
+  /** The agent's own session id (claude's session_id, codex's thread_id...), when it reports one. */
+  readonly sessionId?: string | undefined;
+  /**
+   * Set when the session ended on a provider rate limit or usage limit (HTTP 429, "usage limit reached").
+   * The harness pauses and retries the same iteration; it is not a failed iteration.
+   */
+  readonly rateLimit?: { readonly message: string; readonly retryAfterMs: number | undefined } | undefined;
 }
 
 export interface Agent {
