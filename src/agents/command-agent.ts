@@ -95,6 +95,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         },
         writable: [session.sessionDir],
         readOnly: options.readOnly ?? [],
+        workspace: session.cwd,
         // The agent's own settings (its credential among them) reach the agent, and only the agent.
         passEnv: Object.keys(options.env ?? {}),
       });

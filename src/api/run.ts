@@ -35,6 +35,11 @@ export interface RunLoopOptions {
   readonly now?: () => Date;
   /** How often a waiting harness looks at the control files (pause, stop --now). */
   readonly controlPollMs?: number;
+  /**
+   * Parallel workers for a new run (default: parallel.workers in baton.yaml). Above 1, a planner cuts
+   * the work into tasks, workers run them in their own worktrees, and a merge queue lands them.
+   */
+  readonly workers?: number;
 }
 
 export interface ResumeOptions extends RunLoopOptions {
@@ -157,7 +162,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       now,
       onEvent: options.onEvent,
     });
-    emitRunStarted(context, config, startCommit);
+    emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers);
     context.emit({
       type: 'sandbox.chosen',
       backend: context.sandbox.backend,
@@ -184,7 +189,7 @@ async function driveToStop(
   return { runId: context.runId, state: context.state, stop, resumed };
 }
 
-function emitRunStarted(context: LoopContext, config: Config, startCommit: string): void {
+function emitRunStarted(context: LoopContext, config: Config, startCommit: string, workers: number): void {
   const features = readFeatureList(context.workspace);
   const list = features.ok ? features.list : { version: 1 as const, features: [] };
   context.emit({
@@ -196,6 +201,7 @@ function emitRunStarted(context: LoopContext, config: Config, startCommit: strin
     budgets: config.budgets,
     featuresTotal: list.features.length,
     featuresPassing: countPassing(list),
+    ...(workers > 1 ? { workers } : {}),
   });
 }
 
@@ -274,7 +280,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
         : `after ${state.stop?.reason ?? 'a stop'}`;
     if (state.status === 'not-started') {
       // The harness died before it could record the start: this is the start.
-      emitRunStarted(context, config, startCommit);
+      emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers);
     } else {
       context.emit({ type: 'run.resumed', reason: why, budgets: budgetsOf(config), reaped });
     }

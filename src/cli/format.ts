@@ -1,6 +1,7 @@
 import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations, type IterationSummary, type RunState } from '../log/reducer.ts';
+import { orderedTasks } from '../log/task-state.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { clip as head, firstLine, plural } from '../util/text.ts';
 
@@ -61,6 +62,22 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  saved    checkpoint ${event.tag} at ${short(event.commit)}`;
     case 'iteration.ended':
       return `  result   ${event.progressed ? 'progress' : 'no progress'}: ${event.featuresPassing}/${event.featuresTotal} features passing${event.regressed.length > 0 ? `; REGRESSED ${event.regressed.join(', ')}` : ''} (${formatDurationMs(event.durationMs)})`;
+    case 'tasks.planned':
+      return `\nplan ${event.revision} by ${event.agent}: ${plural(event.tasks.length, 'task')}: ${head(event.tasks.map((task) => (task.dependsOn.length === 0 ? task.id : `${task.id}<-${task.dependsOn.join(',')}`)).join('  '), 300)}`;
+    case 'plan.refused':
+      return `  plan     refused (attempt ${event.attempt}): ${head(event.problems.join('; '), 300)}`;
+    case 'task.started':
+      return `  task     ${event.task} attempt ${event.attempt} on worker ${event.worker} (from ${short(event.base)})`;
+    case 'task.worked':
+      return `  task     ${event.task} worker ${event.worker} ${event.status} in ${formatDurationMs(event.durationMs)}${event.commit === null ? ', no changes' : `, ${short(event.commit)}`}`;
+    case 'task.returned':
+      return `  task     ${event.task} attempt ${event.attempt} returned to the queue (${event.reason}): ${head(firstLine(event.diagnostics), 200)}`;
+    case 'task.merged':
+      return `  merge    ${event.task} landed at ${short(event.commit)}; features passing: ${event.passingFeatures.length}`;
+    case 'task.abandoned':
+      return `  task     ${event.task} ABANDONED: ${head(event.reason, 250)}`;
+    case 'tasks.judged':
+      return `  judge    ${event.decision}: ${event.featuresPassing}/${event.featuresTotal} features passing; ${head(event.verdict.reason, 300)}`;
     case 'run.stopped':
       return `\nstopped: ${event.reason}: ${event.message} (exit ${event.exitCode})`;
   }
@@ -82,6 +99,17 @@ export function formatTimeline(state: RunState): string {
     const duration = entry.durationMs === null ? '' : formatDurationMs(entry.durationMs);
     return `  ${String(entry.iteration).padStart(4)}  ${outcomeOf(entry).padEnd(14)} ${features.padEnd(7)} ${duration.padEnd(7)} ${head(entry.summary.replace(/^[^:]*: /, ''), 90)}`;
   });
+  if (state.parallel !== null) {
+    const tasks = orderedTasks(state.parallel).map(
+      (task) =>
+        `  ${task.spec.id.padEnd(16)} ${task.status.padEnd(15)} ${String(task.attempts).padStart(3)}  ${head(task.abandonedReason ?? (task.lastReturn === null ? task.spec.goal : `${task.lastReturn.reason}: ${firstLine(task.lastReturn.diagnostics)}`), 80)}`,
+    );
+    rows.push(
+      `  ${state.parallel.workers} workers, plan revision ${state.parallel.revision}: ${state.parallel.merges} merged, ${state.parallel.returns} returned to the queue`,
+      `  task             status          tries  note`,
+      ...tasks,
+    );
+  }
   const header = `  iter  outcome        passing duration summary`;
   const stop =
     state.stop === null

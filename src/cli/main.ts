@@ -128,12 +128,25 @@ export function createProgram(
     .description('run the loop: fresh agent sessions until the judge says done or a budget stops it')
     .addOption(workspaceOption())
     .option('--json', 'print every event as a JSON line')
-    .action(async (flags: { workspace: string; json?: boolean }) => {
+    .option(
+      '--workers <n>',
+      'parallel workers: a planner cuts the work into tasks, each worker runs one in its own git worktree, a merge queue lands them (default: parallel.workers in baton.yaml)',
+    )
+    .action(async (flags: { workspace: string; json?: boolean; workers?: string }) => {
+      const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+        throw new BatonError(`--workers ${flags.workers ?? ''} is not a number of workers`, {
+          code: 'USAGE',
+          fix: 'pass a whole number from 1 to 64, e.g. --workers 4',
+          exitCode: exitCodes.usage,
+        });
+      }
       const result = await withInterrupts((signal) =>
         runLoop({
           workspace: resolve(flags.workspace),
           signal,
           onEvent: eventPrinter(flags.json === true, output),
+          ...(workers === undefined ? {} : { workers }),
         }),
       );
       if (result.resumed && flags.json !== true) output.out('(an unfinished run was found and resumed)');

@@ -47,6 +47,16 @@ export interface Config {
   readonly fallbackAgent: AgentConfig | undefined;
   readonly guards: GuardsConfig;
   readonly sandbox: SandboxSettings;
+  readonly parallel: ParallelConfig;
+}
+
+export interface ParallelConfig {
+  readonly workers: number;
+  readonly taskAttempts: number;
+  readonly replans: number;
+  readonly task: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
+  readonly portBase: number;
+  readonly portsPerWorker: number;
 }
 
 export interface GuardsConfig {
@@ -118,6 +128,10 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     planner: resolveAgent(parsed.planner),
     fallbackAgent: resolveAgent(parsed.fallbackAgent),
     guards: parsed.guards,
+    parallel: {
+      ...parsed.parallel,
+      task: { tokens: parsed.parallel.task.tokens, costUsd: parsed.parallel.task.costUsd },
+    },
     sandbox: {
       backend: parsed.sandbox.backend,
       network: parsed.sandbox.network,

@@ -34,7 +34,7 @@ export type GuardAction = 'rejected' | 'restored' | 'moved' | 'compacted' | 'rec
 export interface CheckResult {
   /** Feature id or oracle name. */
   readonly name: string;
-  readonly kind: 'feature' | 'oracle' | 'smoke';
+  readonly kind: 'feature' | 'oracle' | 'smoke' | 'task';
   readonly command: string;
   readonly passed: boolean;
   readonly exitCode: number | null;
@@ -63,6 +63,27 @@ export interface Verdict {
   readonly failing: readonly string[];
 }
 
+/** One task of a parallel run's plan, as the planner wrote it and the harness accepted it. */
+export interface PlannedTask {
+  readonly id: string;
+  readonly goal: string;
+  readonly features: readonly string[];
+  /** Globs of the files the task may change. */
+  readonly scope: readonly string[];
+  readonly dependsOn: readonly string[];
+  readonly verify: readonly string[];
+}
+
+/** Why a task's attempt did not land: the task goes back to the queue with these diagnostics. */
+export type TaskReturnReason =
+  | 'session-failed'
+  | 'no-changes'
+  | 'out-of-scope'
+  | 'refused'
+  | 'conflict'
+  | 'verification-failed'
+  | 'interrupted';
+
 interface EventBase {
   readonly seq: number;
   readonly at: string;
@@ -83,6 +104,8 @@ export type RunEvent = EventBase &
         };
         readonly featuresTotal: number;
         readonly featuresPassing: number;
+        /** Parallel workers (absent: the serial loop). */
+        readonly workers?: number;
       }
     | { readonly type: 'iteration.started'; readonly iteration: number; readonly headCommit: string }
     | { readonly type: 'smoke.ended'; readonly iteration: number; readonly result: CheckResult | null }
@@ -223,6 +246,66 @@ export type RunEvent = EventBase &
         readonly summary: string;
       }
     | {
+        readonly type: 'tasks.planned';
+        readonly revision: number;
+        readonly tasks: readonly PlannedTask[];
+        readonly agent: string;
+        readonly commit: string | null;
+      }
+    | {
+        readonly type: 'plan.refused';
+        readonly revision: number;
+        readonly attempt: number;
+        readonly problems: readonly string[];
+      }
+    | {
+        readonly type: 'task.started';
+        readonly task: string;
+        readonly attempt: number;
+        readonly worker: number;
+        readonly branch: string;
+        readonly base: string;
+        readonly worktree: string;
+      }
+    | {
+        readonly type: 'task.worked';
+        readonly task: string;
+        readonly attempt: number;
+        readonly worker: number;
+        readonly status: 'completed' | 'failed' | 'timed-out' | 'aborted';
+        readonly commit: string | null;
+        readonly durationMs: number;
+        readonly usage: Usage;
+        readonly finalMessage: string;
+      }
+    | {
+        readonly type: 'task.returned';
+        readonly task: string;
+        readonly attempt: number;
+        readonly reason: TaskReturnReason;
+        readonly diagnostics: string;
+      }
+    | {
+        readonly type: 'task.merged';
+        readonly task: string;
+        readonly attempt: number;
+        /** The integration branch's new tip. */
+        readonly commit: string;
+        readonly checks: readonly CheckResult[];
+        readonly passingFeatures: readonly string[];
+      }
+    | { readonly type: 'task.abandoned'; readonly task: string; readonly reason: string }
+    | {
+        readonly type: 'tasks.judged';
+        readonly revision: number;
+        readonly verdict: Verdict;
+        readonly decision: 'done' | 'replan' | 'stop';
+        readonly checks: readonly CheckResult[];
+        readonly featuresPassing: number;
+        readonly featuresTotal: number;
+        readonly passingFeatures: readonly string[];
+      }
+    | {
         readonly type: 'run.stopped';
         readonly reason: StopReason;
         readonly message: string;
@@ -265,5 +348,13 @@ export const runEventTypes: readonly RunEventType[] = [
   'judge.ended',
   'checkpoint.created',
   'iteration.ended',
+  'tasks.planned',
+  'plan.refused',
+  'task.started',
+  'task.worked',
+  'task.returned',
+  'task.merged',
+  'task.abandoned',
+  'tasks.judged',
   'run.stopped',
 ];

@@ -1,4 +1,6 @@
 import type { CheckResult, GuardName, RunEvent, StopReason, Usage, Verdict } from './events.ts';
+import { addUsage, emptyUsage } from './usage.ts';
+import { initialParallelState, reduceParallelState, type ParallelState } from './task-state.ts';
 
 export interface IterationSummary {
   readonly iteration: number;
@@ -91,9 +93,11 @@ export interface RunState {
   readonly lastIteration: number;
   /** Where workers run: bwrap, or none (with the warning that was given). */
   readonly sandbox: { readonly backend: 'bwrap' | 'none'; readonly warning: string | null } | null;
+  /** Planner, workers and merge queue (null: the serial loop). */
+  readonly parallel: ParallelState | null;
 }
 
-export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0 };
+export { emptyUsage };
 
 export const initialRunState: RunState = {
   runId: null,
@@ -129,16 +133,8 @@ export const initialRunState: RunState = {
   interruptions: 0,
   lastIteration: 0,
   sandbox: null,
+  parallel: null,
 };
-
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    costUsd: a.costUsd + b.costUsd,
-  };
-}
 
 function failedNames(checks: readonly CheckResult[]): string[] {
   return checks.filter((check) => !check.passed).map((check) => `${check.kind}:${check.name}`);
@@ -183,6 +179,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         featuresPassing: event.featuresPassing,
         featuresTotal: event.featuresTotal,
         stop: null,
+        parallel: event.workers === undefined ? null : initialParallelState(event.workers),
       };
     case 'iteration.started':
       return {
@@ -395,6 +392,30 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
           },
         ),
       );
+    case 'tasks.planned':
+    case 'plan.refused':
+    case 'task.started':
+    case 'task.returned':
+    case 'task.abandoned':
+      return withParallel(next, event);
+    case 'task.worked':
+      return withParallel({ ...next, usage: addUsage(next.usage, event.usage) }, event);
+    case 'task.merged':
+      return withParallel(
+        { ...next, featuresPassing: event.passingFeatures.length, passingFeatures: event.passingFeatures },
+        event,
+      );
+    case 'tasks.judged':
+      return withParallel(
+        {
+          ...next,
+          lastVerdict: event.verdict,
+          featuresPassing: event.featuresPassing,
+          featuresTotal: event.featuresTotal,
+          passingFeatures: event.passingFeatures,
+        },
+        event,
+      );
     case 'run.stopped':
       return {
         ...next,
@@ -403,6 +424,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         stop: { reason: event.reason, message: event.message, exitCode: event.exitCode },
       };
   }
+}
+
+function withParallel(state: RunState, event: RunEvent): RunState {
+  return state.parallel === null ? state : { ...state, parallel: reduceParallelState(state.parallel, event) };
 }
 
 export function foldEvents(events: readonly RunEvent[]): RunState {

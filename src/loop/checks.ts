@@ -13,7 +13,10 @@ export interface CheckSpec {
 }
 
 export interface CheckContext {
+  /** The main workspace: output paths are recorded relative to it. */
   readonly workspace: string;
+  /** Where the check runs, when not the workspace itself (a merge candidate's worktree). */
+  readonly cwd?: string;
   readonly outputDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
@@ -32,10 +35,15 @@ function safeFileName(name: string): string {
 /** Run one check (smoke, feature verify or oracle) in the workspace; its output is saved as evidence. */
 export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<CheckResult> {
   const outputFile = join(context.outputDir, `${spec.kind}-${safeFileName(spec.name)}.log`);
-  const wrapped = (context.sandbox ?? noSandbox).wrap({ command: spec.command, env: context.env });
+  const cwd = context.cwd ?? context.workspace;
+  const wrapped = (context.sandbox ?? noSandbox).wrap({
+    command: spec.command,
+    env: context.env,
+    workspace: cwd,
+  });
   const result = await runProcess({
     command: wrapped.command,
-    cwd: context.workspace,
+    cwd,
     env: wrapped.env,
     timeoutMs: spec.timeoutMs,
     signal: context.signal,

@@ -14,7 +14,7 @@ export interface JudgeInput {
 }
 
 function describeFailure(check: CheckResult): string {
-  return `${check.kind === 'feature' ? 'feature' : 'oracle'} ${check.name} (\`${check.command}\`: ${check.ended})`;
+  return `${check.kind === 'oracle' ? 'oracle' : check.kind} ${check.name} (\`${check.command}\`: ${check.ended})`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { runGit } from '../git/git.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
+import { driveParallel } from '../parallel/coordinator.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { firstStop, stopConditionsFor, type StopDecision } from '../loop/stop-conditions.ts';
 import type { RunState } from '../log/reducer.ts';
@@ -132,6 +133,16 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
   };
   const unwatch = watchForStopNow(context, options.abort, options.pollMs ?? 250);
   try {
+    if (context.state.parallel !== null) {
+      const decision = await driveParallel(context, {
+        abort: options.abort,
+        elapsedMs: (state) => activeElapsedMs(state, context.now()),
+        honourControls: () => honourControls(context, options),
+      });
+      // A stop request that arrived while the workers drained is answered by this stop.
+      clearStop(context.workspace);
+      return stopWith(decision);
+    }
     for (;;) {
       // Done or out of budget comes first: a person's stop request is then moot (and must not linger).
       const decision = firstStop(conditions, context.state, activeElapsedMs(context.state, context.now()));

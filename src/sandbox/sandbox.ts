@@ -19,6 +19,11 @@ export interface WrapRequest {
   readonly readOnly?: readonly string[];
   /** Extra variables allowed through for this command only (an agent's own credential). */
   readonly passEnv?: readonly string[];
+  /**
+   * The folder the command works in and may write (default: the sandbox's workspace). A task's git
+   * worktree, for parallel workers: the main workspace's .git stays readable, nothing else of it writable.
+   */
+  readonly workspace?: string;
 }
 
 export interface WrappedCommand {
@@ -101,6 +106,7 @@ function bwrapSandbox(
     network: proxy === undefined ? 'none' : 'allowlist',
     close: () => proxy?.close() ?? Promise.resolve(),
     wrap: (request) => {
+      const root = request.workspace ?? workspace;
       const env = filterEnv(request.env, [...settings.passEnv, ...(request.passEnv ?? [])]);
       env.HOME = home;
       let inner = argv(request.command);
@@ -121,9 +127,11 @@ function bwrapSandbox(
       }
       const args = bwrapArguments(
         {
-          workspace,
+          workspace: root,
           readOnlyInside: ['.git', '.baton'],
           readOnly: [
+            // A worktree's git data lives in the main repository: readable, so `git status` works there.
+            ...(root === workspace ? [] : [join(workspace, '.git')]),
             ...tools,
             ...toolPaths(hidden, request.env.PATH),
             ...settings.readOnly,

@@ -1,0 +1,295 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitCodes } from '../errors.ts';
+import { headCommit, runGit, updateRef } from '../git/git.ts';
+import type { TaskReturnReason } from '../log/events.ts';
+import {
+  attemptsStarted,
+  blockedTasks,
+  orderedTasks,
+  readyTasks,
+  type TaskState,
+} from '../log/task-state.ts';
+import type { RunState } from '../log/reducer.ts';
+import { runCheck } from '../loop/checks.ts';
+import type { LoopContext } from '../loop/context.ts';
+import {
+  costBudget,
+  firstStop,
+  tokenBudget,
+  wallClockBudget,
+  type StopCondition,
+  type StopDecision,
+} from '../loop/stop-conditions.ts';
+import { runDir } from '../workspace/paths.ts';
+import { parallelState, type ParallelContext } from './context.ts';
+import { judgeIntegration } from './judge-integration.ts';
+import { mergeTask, type MergeOutcome } from './merge-queue.ts';
+import { planTasks } from './plan-tasks.ts';
+import { reconcileAfterCrash } from './reconcile.ts';
+import { runTaskAttempt, type AttemptOutcome } from './task-worker.ts';
+import { deleteBranch, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
+
+export interface ParallelDriveOptions {
+  readonly abort: AbortController;
+  /** Wall-clock time the run has been active (crashes and pauses excluded). */
+  readonly elapsedMs: (state: RunState) => number;
+  /** Between scheduling rounds: wait out a pause, pass on steering; a decision when a person said stop. */
+  readonly honourControls: () => Promise<StopDecision | undefined>;
+}
+
+type Finished =
+  | {
+      readonly kind: 'attempt';
+      readonly task: string;
+      readonly worker: number;
+      readonly outcome: AttemptOutcome | Error;
+    }
+  | { readonly kind: 'merge'; readonly task: string; readonly outcome: MergeOutcome | Error };
+
+/** Worker sessions over the whole run: budgets.iterations counts them in a parallel run. */
+function sessionBudget(limit: number): StopCondition {
+  return (state) => {
+    const started = attemptsStarted(state.parallel);
+    return started >= limit
+      ? {
+          reason: 'budget-iterations',
+          message: `session budget spent: ${started} of ${limit} worker sessions ran without meeting the done condition (raise budgets.iterations to continue)`,
+          exitCode: exitCodes.budget,
+        }
+      : undefined;
+  };
+}
+
+/** One session over the per-iteration limits is a runaway: stop starting new ones. */
+function perSessionBudget(tokens: number | undefined, costUsd: number | undefined): StopCondition {
+  return (state) => {
+    for (const task of state.parallel === null ? [] : orderedTasks(state.parallel)) {
+      const used = task.usage.inputTokens + task.usage.outputTokens;
+      const perAttempt = task.attempts === 0 ? 0 : used / task.attempts;
+      if (tokens !== undefined && perAttempt > tokens) {
+        return {
+          reason: 'budget-iteration',
+          message: `task ${task.spec.id} ran away: ${Math.round(perAttempt)} tokens per session (limit ${tokens} per iteration); check the agent's turn limits, then raise budgets.perIteration`,
+          exitCode: exitCodes.budget,
+        };
+      }
+      if (costUsd !== undefined && task.attempts > 0 && task.usage.costUsd / task.attempts > costUsd) {
+        return {
+          reason: 'budget-iteration',
+          message: `task ${task.spec.id} ran away: $${(task.usage.costUsd / task.attempts).toFixed(2)} per session (limit $${costUsd.toFixed(2)}); raise budgets.perIteration`,
+          exitCode: exitCodes.budget,
+        };
+      }
+    }
+    return undefined;
+  };
+}
+
+function conditionsFor(loop: LoopContext): StopCondition[] {
+  const { budgets } = loop.config;
+  return [
+    perSessionBudget(budgets.perIteration.tokens, budgets.perIteration.costUsd),
+    ...(budgets.tokens === undefined ? [] : [tokenBudget(budgets.tokens)]),
+    ...(budgets.costUsd === undefined ? [] : [costBudget(budgets.costUsd)]),
+    sessionBudget(budgets.iterations),
+    wallClockBudget(budgets.wallClockMs),
+  ];
+}
+
+/** The task spent its attempts or its own token/cost budget: it is abandoned, the others go on. */
+function exhausted(context: ParallelContext, task: TaskState): string | undefined {
+  const { parallel } = context.loop.config;
+  const tokens = task.usage.inputTokens + task.usage.outputTokens;
+  if (parallel.task.tokens !== undefined && tokens >= parallel.task.tokens) {
+    return `spent ${tokens} tokens (parallel.task.tokens = ${parallel.task.tokens})`;
+  }
+  if (parallel.task.costUsd !== undefined && task.usage.costUsd >= parallel.task.costUsd) {
+    return `spent $${task.usage.costUsd.toFixed(2)} (parallel.task.costUsd = $${parallel.task.costUsd.toFixed(2)})`;
+  }
+  if (task.attempts >= parallel.taskAttempts) {
+    return `${task.attempts} attempts did not land (parallel.taskAttempts = ${parallel.taskAttempts}); last: ${task.lastReturn?.reason ?? 'unknown'}: ${task.lastReturn?.diagnostics.slice(0, 500) ?? ''}`;
+  }
+  return undefined;
+}
+
+/** The oracles that pass on the integration tip now: a merge may not break them. */
+async function passingOraclesAtTip(context: ParallelContext): Promise<Set<string>> {
+  const { loop } = context;
+  const passing = new Set<string>();
+  const dir = join(runDir(loop.workspace, loop.runId), 'baseline', String(Date.now()));
+  mkdirSync(dir, { recursive: true });
+  for (const oracle of loop.config.oracles) {
+    const result = await runCheck(
+      { name: oracle.name, kind: 'oracle', command: oracle.command, timeoutMs: oracle.timeoutMs },
+      {
+        workspace: loop.workspace,
+        outputDir: dir,
+        env: { ...loop.env, BATON_RUN_ID: loop.runId },
+        signal: loop.signal,
+        sandbox: loop.sandbox,
+      },
+    );
+    if (result.passed) passing.add(oracle.name);
+  }
+  return passing;
+}
+
+/**
+ * The parallel run: a planner cuts the work into tasks; up to N workers each take a ready task in their
+ * own worktree and sandbox; one merge queue lands finished tasks one at a time on the integration branch
+ * (rebase, verify, fast-forward); after the merges the judge decides done, re-plan or stop. Workers never
+ * talk to each other: the plan, the branches and the log are all they share.
+ */
+export async function driveParallel(loop: LoopContext, options: ParallelDriveOptions): Promise<StopDecision> {
+  const branch = (
+    await runGit(loop.workspace, ['symbolic-ref', '--quiet', '--short', 'HEAD'], true)
+  ).stdout.trim();
+  const context: ParallelContext = {
+    loop,
+    workers: loop.state.parallel?.workers ?? 1,
+    integrationBranch: branch,
+    repository: new RepositoryLock(),
+  };
+  if (orderedTasks(parallelState(context)).length > 0) await reconcileAfterCrash(context);
+  const passingOracles = await passingOraclesAtTip(context);
+  if (parallelState(context).revision === 0) await planTasks(context);
+
+  const conditions = conditionsFor(loop);
+  const inflight = new Map<string, Promise<Finished>>();
+  const freeWorkers = Array.from({ length: context.workers }, (_, index) => index + 1);
+  let stopping: StopDecision | undefined;
+
+  const returnTask = async (
+    task: TaskState,
+    reason: TaskReturnReason,
+    diagnostics: string,
+    commit: string | null,
+  ): Promise<void> => {
+    if (commit !== null)
+      {await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);}
+    await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
+    loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
+    const after = parallelState(context).tasks[task.spec.id];
+    const why = after === undefined || reason === 'interrupted' ? undefined : exhausted(context, after);
+    if (why !== undefined) loop.emit({ type: 'task.abandoned', task: task.spec.id, reason: why });
+  };
+
+  const startAttempt = (task: TaskState, worker: number, base: string): void => {
+    const id = task.spec.id;
+    inflight.set(
+      `attempt:${id}`,
+      runTaskAttempt(context, task, worker, base).then(
+        (outcome): Finished => ({ kind: 'attempt', task: id, worker, outcome }),
+        (error: unknown): Finished => ({
+          kind: 'attempt',
+          task: id,
+          worker,
+          outcome: error instanceof Error ? error : new Error(String(error)),
+        }),
+      ),
+    );
+  };
+
+  const startMerge = (task: TaskState, commit: string): void => {
+    const id = task.spec.id;
+    inflight.set(
+      'merge',
+      mergeTask(context, task, commit, passingOracles).then(
+        (outcome): Finished => ({ kind: 'merge', task: id, outcome }),
+        (error: unknown): Finished => ({
+          kind: 'merge',
+          task: id,
+          outcome: error instanceof Error ? error : new Error(String(error)),
+        }),
+      ),
+    );
+  };
+
+  let failure: Error | undefined;
+  for (;;) {
+    stopping ??= firstStop(conditions, loop.state, options.elapsedMs(loop.state));
+    stopping ??= await options.honourControls();
+    if (stopping === undefined && options.abort.signal.aborted) {
+      stopping = {
+        reason: 'aborted',
+        message: 'the run was interrupted; `baton resume` continues',
+        exitCode: exitCodes.stopped,
+      };
+    }
+    const state = parallelState(context);
+    if (stopping === undefined && failure === undefined) {
+      const tip = (await headCommit(loop.workspace)) ?? '';
+      let started = attemptsStarted(state);
+      for (const task of readyTasks(state)) {
+        if (freeWorkers.length === 0 || started >= loop.config.budgets.iterations) break;
+        if (inflight.has(`attempt:${task.spec.id}`)) continue;
+        startAttempt(task, freeWorkers.shift() ?? 1, tip);
+        started += 1;
+      }
+    }
+    // Merges go on while a stop drains the workers (their work is done); an abort stops them too.
+    if (!inflight.has('merge') && !options.abort.signal.aborted && failure === undefined) {
+      const waiting = orderedTasks(state).find(
+        (task) => task.status === 'awaiting-merge' && task.workCommit !== null,
+      );
+      if (waiting?.workCommit != null) startMerge(waiting, waiting.workCommit);
+    }
+    if (inflight.size === 0) {
+      if (failure !== undefined) throw failure;
+      if (stopping !== undefined) return stopping;
+      const blocked = blockedTasks(parallelState(context));
+      for (const task of blocked) {
+        loop.emit({
+          type: 'task.abandoned',
+          task: task.spec.id,
+          reason: `it depends on ${task.spec.dependsOn.filter((id) => parallelState(context).tasks[id]?.status === 'abandoned').join(', ')}, which was abandoned`,
+        });
+      }
+      if (blocked.length > 0 || readyTasks(parallelState(context)).length > 0) continue;
+      const { decision, verdict } = await judgeIntegration(context);
+      if (decision === 'done') return { reason: 'done', message: verdict.reason, exitCode: exitCodes.done };
+      if (decision === 'stop') {
+        return {
+          reason: 'no-progress',
+          message: `${verdict.reason} No re-plans left (parallel.replans = ${loop.config.parallel.replans}).`,
+          exitCode: exitCodes.noProgress,
+        };
+      }
+      await planTasks(context);
+      continue;
+    }
+    const finished = await Promise.race(inflight.values());
+    inflight.delete(finished.kind === 'merge' ? 'merge' : `attempt:${finished.task}`);
+    const task = parallelState(context).tasks[finished.task];
+    if (finished.kind === 'attempt') freeWorkers.push(finished.worker);
+    if (task === undefined) continue;
+    if (finished.outcome instanceof Error) {
+      // A broken harness part (a missing agent binary, git failing) ends the run once the others drain.
+      failure ??= finished.outcome;
+      if (task.status === 'running' || task.status === 'awaiting-merge') {
+        await returnTask(task, 'interrupted', finished.outcome.message, null);
+      }
+      continue;
+    }
+    const outcome = finished.outcome;
+    if (!outcome.landed) {
+      const reason: TaskReturnReason = options.abort.signal.aborted ? 'interrupted' : outcome.reason;
+      await returnTask(task, reason, outcome.diagnostics, task.workCommit);
+      continue;
+    }
+    if (finished.kind === 'merge' && 'checks' in outcome) {
+      for (const check of outcome.checks)
+        {if (check.kind === 'oracle' && check.passed) passingOracles.add(check.name);}
+      await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
+      loop.emit({
+        type: 'task.merged',
+        task: task.spec.id,
+        attempt: task.attempts,
+        commit: outcome.commit,
+        checks: outcome.checks,
+        passingFeatures: outcome.passingFeatures,
+      });
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { headCommit, runGit } from '../git/git.ts';
+import type { CheckResult } from '../log/events.ts';
+import type { TaskState } from '../log/task-state.ts';
+import { runCheck, readOutputTail, type CheckContext, type CheckSpec } from '../loop/checks.ts';
+import { firstLine, plural } from '../util/text.ts';
+import { attemptDir, type ParallelContext } from './context.ts';
+import { integrationFeatures, passingIds, recordFeatureChecks } from './feature-evidence.ts';
+import { reviewAttempt, type AttemptOutcome } from './task-worker.ts';
+import { addDetachedWorktree, removeWorktree, runWorktreesDir } from './worktrees.ts';
+
+export type MergeOutcome =
+  | Extract<AttemptOutcome, { landed: false }>
+  | {
+      readonly landed: true;
+      readonly commit: string;
+      readonly checks: readonly CheckResult[];
+      readonly passingFeatures: readonly string[];
+    };
+
+/** The checks a candidate must pass: the task's own commands, its features, and the oracles. */
+function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
+  const { config } = context.loop;
+  const features = integrationFeatures(context.loop.workspace).features;
+  return [
+    ...task.spec.verify.map((command, index) => ({
+      name: `${task.spec.id}-${index + 1}`,
+      kind: 'task' as const,
+      command,
+      timeoutMs: config.verifyTimeoutMs,
+    })),
+    ...features
+      .filter((feature) => task.spec.features.includes(feature.id))
+      .map((feature) => ({
+        name: feature.id,
+        kind: 'feature' as const,
+        command: feature.verify,
+        timeoutMs: config.verifyTimeoutMs,
+      })),
+    ...config.oracles.map((oracle) => ({
+      name: oracle.name,
+      kind: 'oracle' as const,
+      command: oracle.command,
+      timeoutMs: oracle.timeoutMs,
+    })),
+  ];
+}
+
+/** Oracles that held on the integration branch the last time they ran: they must keep holding. */
+export type PassingOracles = ReadonlySet<string>;
+
+async function rebaseOnto(
+  worktree: string,
+  tip: string,
+): Promise<{ ok: true } | { ok: false; files: string[]; detail: string }> {
+  const rebase = await runGit(worktree, ['-c', 'core.hooksPath=/dev/null', 'rebase', '--quiet', tip], true);
+  if (rebase.exitCode === 0) return { ok: true };
+  const unmerged = await runGit(worktree, ['diff', '--name-only', '--diff-filter=U'], true);
+  await runGit(worktree, ['rebase', '--abort'], true);
+  return {
+    ok: false,
+    files: unmerged.stdout.split('\n').filter((line) => line !== ''),
+    detail: firstLine(`${rebase.stdout}\n${rebase.stderr}`.trim()),
+  };
+}
+
+/**
+ * Land one finished task, deterministically and with no model involved: rebase its commit onto the
+ * integration tip in the merge worktree, run its checks there, and fast-forward the integration branch
+ * only when they pass. A conflict or a failing check sends the task back with the diagnostics.
+ */
+export async function mergeTask(
+  context: ParallelContext,
+  task: TaskState,
+  commit: string,
+  passingOracles: PassingOracles,
+): Promise<MergeOutcome> {
+  const { loop } = context;
+  const id = task.spec.id;
+  const worktree = join(runWorktreesDir(loop.workspace, loop.runId), '_merge');
+  const reviewed = await reviewAttempt(context, task, task.base ?? commit, commit);
+  if (!reviewed.landed) return reviewed;
+  const tip = (await headCommit(loop.workspace)) ?? '';
+  await context.repository.run(() => addDetachedWorktree(loop.workspace, worktree, commit));
+  try {
+    const rebased = await rebaseOnto(worktree, tip);
+    if (!rebased.ok) {
+      return {
+        landed: false,
+        reason: 'conflict',
+        diagnostics: `rebasing onto the integration tip ${tip.slice(0, 8)} conflicted in ${rebased.files.join(', ') || '(unknown files)'} (${rebased.detail}): another task changed the same lines and landed first. Redo the task on top of the merged work.`,
+      };
+    }
+    const candidate = (await headCommit(worktree)) ?? commit;
+    const checkContext: CheckContext = {
+      workspace: loop.workspace,
+      cwd: worktree,
+      outputDir: join(attemptDir(context, id, task.attempts), 'merge-checks'),
+      env: { ...loop.env, BATON_RUN_ID: loop.runId, BATON_TASK_ID: id },
+      signal: loop.signal,
+      sandbox: loop.sandbox,
+    };
+    mkdirSync(checkContext.outputDir, { recursive: true });
+    const checks: CheckResult[] = [];
+    for (const spec of mergeChecks(context, task)) checks.push(await runCheck(spec, checkContext));
+    const failed = checks.filter(
+      (check) => !check.passed && (check.kind !== 'oracle' || passingOracles.has(check.name)),
+    );
+    if (failed.length > 0) {
+      return {
+        landed: false,
+        reason: 'verification-failed',
+        diagnostics: failed
+          .map(
+            (check) =>
+              `${check.kind} ${check.name} (\`${check.command}\`) ${check.ended}:\n${readOutputTail(loop.workspace, check.outputPath, 1_200)}`,
+          )
+          .join('\n\n'),
+      };
+    }
+    const merged = await context.repository.run(() =>
+      runGit(loop.workspace, ['merge', '--ff-only', '--quiet', candidate], true),
+    );
+    if (merged.exitCode !== 0) {
+      return {
+        landed: false,
+        reason: 'conflict',
+        diagnostics: `the integration branch moved while the task was verified (${firstLine(merged.stderr)}); it is queued again`,
+      };
+    }
+    const recorded = await recordFeatureChecks(loop.workspace, checks, {
+      sequence: (loop.state.parallel?.merges ?? 0) + 1,
+      commit: candidate,
+      at: loop.now().toISOString(),
+      message: `baton: task ${id} merged; ${plural(checks.filter((check) => check.kind === 'feature' && check.passed).length, 'feature')} verified`,
+    });
+    return {
+      landed: true,
+      commit: recorded.commit ?? candidate,
+      checks,
+      passingFeatures: passingIds(recorded.list),
+    };
+  } finally {
+    await context.repository.run(() => removeWorktree(loop.workspace, worktree));
+  }
+}

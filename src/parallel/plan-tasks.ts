@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatonError, exitCodes } from '../errors.ts';
+import { changedPaths, commitPaths, runGit, untrackedPaths } from '../git/git.ts';
+import { moveToScratch } from '../guards/pollution.ts';
+import { orderedTasks } from '../log/task-state.ts';
+import { startSession } from '../loop/session.ts';
+import { runDir } from '../workspace/paths.ts';
+import { head } from '../util/text.ts';
+import { parallelState, type ParallelContext } from './context.ts';
+import { integrationFeatures } from './feature-evidence.ts';
+import { checkTaskGraph, tasksFileName, type GraphCheck } from './task-graph.ts';
+import { buildPlanPrompt } from './task-prompt.ts';
+
+/** Planner sessions per revision before the run stops: a planner that cannot write a valid plan needs a person. */
+const planAttempts = 3;
+
+/** Put back whatever the planner changed besides TASKS.json (tracked files restored, new ones to scratch). */
+async function keepOnlyTheTaskFile(context: ParallelContext, dir: string): Promise<string[]> {
+  const { workspace } = context.loop;
+  const untracked = (await untrackedPaths(workspace)).filter((path) => path !== tasksFileName);
+  const tracked = (await changedPaths(workspace)).filter(
+    (path) => path !== tasksFileName && !untracked.includes(path),
+  );
+  if (tracked.length > 0) await runGit(workspace, ['checkout', 'HEAD', '--', ...tracked]);
+  if (untracked.length > 0) moveToScratch(workspace, join(dir, 'scratch'), untracked);
+  return [...tracked, ...untracked];
+}
+
+/**
+ * A planning pass: a fresh planner session writes TASKS.json; the harness validates it (schema, ids,
+ * features, dependencies, scopes) and commits it, or shows the planner what was wrong and asks again.
+ */
+export async function planTasks(context: ParallelContext): Promise<void> {
+  const { loop } = context;
+  const state = parallelState(context);
+  const revision = state.revision + 1;
+  const merged = orderedTasks(state)
+    .filter((task) => task.status === 'merged')
+    .map((task) => task.spec.id);
+  let problems: string[] = [];
+  for (let attempt = 1; attempt <= planAttempts; attempt += 1) {
+    const dir = join(runDir(loop.workspace, loop.runId), 'plans', `revision-${revision}-${attempt}`);
+    mkdirSync(dir, { recursive: true });
+    const features = integrationFeatures(loop.workspace);
+    const prompt = buildPlanPrompt({
+      goal: loop.state.goal,
+      revision,
+      failing: features.features.filter((feature) => feature.status === 'failing'),
+      merged,
+      abandoned: orderedTasks(state)
+        .filter((task) => task.status === 'abandoned' || task.lastReturn !== null)
+        .map((task) => ({
+          id: task.spec.id,
+          reason: task.abandonedReason ?? task.lastReturn?.diagnostics ?? '',
+        })),
+      lastVerdict: loop.state.lastVerdict,
+      problems,
+      workers: context.workers,
+    });
+    writeFileSync(join(dir, 'prompt.md'), prompt);
+    const session = await startSession(loop, loop.planner, {
+      iteration: 0,
+      prompt,
+      role: 'planner',
+      transcriptPath: join(dir, 'transcript.log'),
+    });
+    writeFileSync(join(dir, 'handoff.md'), session.finalMessage);
+    const stray = await keepOnlyTheTaskFile(context, dir);
+    if (stray.length > 0) {
+      loop.emit({
+        type: 'guard.fired',
+        iteration: 0,
+        guard: 'plan-rot',
+        action: 'restored',
+        details: [`the planner may only write ${tasksFileName}; put back: ${stray.slice(0, 10).join(', ')}`],
+      });
+    }
+    if (loop.signal.aborted) return;
+    const path = join(loop.workspace, tasksFileName);
+    const checked: GraphCheck = existsSync(path)
+      ? checkTaskGraph(
+          readFileSync(path, 'utf8'),
+          features.features.map((feature) => feature.id),
+          merged,
+        )
+      : {
+          ok: false,
+          problems: [`the planner wrote no ${tasksFileName} (${head(session.error ?? session.status, 200)})`],
+        };
+    if (checked.ok) {
+      const commit = await commitPaths(
+        loop.workspace,
+        [tasksFileName],
+        `baton: task plan revision ${revision}`,
+      );
+      loop.emit({ type: 'tasks.planned', revision, tasks: checked.tasks, agent: loop.planner.id, commit });
+      return;
+    }
+    problems = checked.problems;
+    loop.emit({ type: 'plan.refused', revision, attempt, problems });
+    // A refused plan is not kept on the branch; the next planner session sees the problems instead.
+    await runGit(loop.workspace, ['checkout', 'HEAD', '--', tasksFileName], true);
+    if ((await untrackedPaths(loop.workspace)).includes(tasksFileName)) {
+      moveToScratch(loop.workspace, join(dir, 'refused'), [tasksFileName]);
+    }
+  }
+  throw new BatonError(
+    `the planner wrote no valid ${tasksFileName} in ${planAttempts} sessions: ${problems.join('; ')}`,
+    {
+      code: 'PLAN_INVALID',
+      fix: `write ${tasksFileName} yourself (schema in docs/parallel.md), commit it, and \`baton resume\`; or check the planner agent in baton.yaml`,
+      exitCode: exitCodes.error,
+    },
+  );
+}

@@ -1,0 +1,280 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runLoop } from '../src/api/run.ts';
+import { readEventLog } from '../src/log/event-log.ts';
+import type { RunEvent } from '../src/log/events.ts';
+import { foldEvents } from '../src/log/reducer.ts';
+import type { AgentScriptInput, ScriptRule } from '../src/testing/script.ts';
+import { readFeatureList } from '../src/workspace/features.ts';
+import { eventLogPath } from '../src/workspace/paths.ts';
+import { feature, git, makeWorkspace } from './helpers.ts';
+
+interface TaskPlan {
+  readonly id: string;
+  readonly features?: readonly string[];
+  readonly scope: readonly string[];
+  readonly dependsOn?: readonly string[];
+  readonly verify?: readonly string[];
+}
+
+type RuleInput = Omit<Partial<ScriptRule>, 'when'> & { when?: ScriptRule['when'] };
+
+/** A planner rule that writes TASKS.json, and worker rules keyed on the task heading of the prompt. */
+function script(tasks: readonly TaskPlan[], workerRules: readonly RuleInput[]): AgentScriptInput {
+  const plan = {
+    version: 1,
+    tasks: tasks.map((task) => ({
+      id: task.id,
+      goal: `do ${task.id}`,
+      features: task.features ?? [],
+      scope: task.scope,
+      dependsOn: task.dependsOn ?? [],
+      verify: task.verify ?? [],
+    })),
+  };
+  return {
+    name: 'parallel test agent',
+    rules: [
+      {
+        name: 'plan',
+        when: { promptIncludes: '# Plan the work', fileMissing: 'TASKS.json' },
+        do: [{ write: { path: 'TASKS.json', content: JSON.stringify(plan, null, 2) } }],
+        say: 'planned',
+      },
+      ...workerRules,
+    ],
+  };
+}
+
+/** A workspace whose baton.yaml runs the scripted agent (sandboxed, as a real agent) with parallel settings. */
+async function parallelWorkspace(options: {
+  features: ReturnType<typeof feature>[];
+  files?: Record<string, string>;
+  agent: AgentScriptInput;
+  parallel: string;
+  oracles?: { name: string; command: string }[];
+}): Promise<string> {
+  const workspace = await makeWorkspace({
+    features: options.features,
+    files: { 'README.md': '# project\n', ...options.files },
+    oracles: options.oracles ?? [],
+    agentYaml: 'agent:\n  type: scripted\n  script: agent.json\n  timeout: 1m',
+  });
+  writeFileSync(join(workspace, 'agent.json'), JSON.stringify(options.agent, null, 2));
+  appendFileSync(join(workspace, 'baton.yaml'), `parallel:\n${options.parallel}\n`);
+  git(workspace, 'add', '-A');
+  git(workspace, 'commit', '-qm', 'parallel test setup');
+  return workspace;
+}
+
+function eventsOf(workspace: string, runId: string): RunEvent[] {
+  return readEventLog(eventLogPath(workspace, runId)).events;
+}
+
+function ofType<T extends RunEvent['type']>(
+  events: readonly RunEvent[],
+  type: T,
+): Extract<RunEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<RunEvent, { type: T }> => event.type === type);
+}
+
+function writeTaskFile(id: string, after?: string): RuleInput {
+  return {
+    name: id,
+    when: { promptIncludes: `# Task ${id} `, ...(after === undefined ? {} : { fileExists: after }) },
+    do: [{ sleepMs: 150 }, { write: { path: `src/${id}.txt`, content: `${id} ok\n` } }],
+    say: `wrote src/${id}.txt`,
+  };
+}
+
+describe('parallel workers', () => {
+  it('runs 8 tasks with dependencies on 4 workers: everything merged once, verified, in dependency order', async () => {
+    const ids = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'];
+    // t2 needs t1; t4 needs t2 and t3; t8 needs t5, t6 and t7. A worker started too early finds nothing to build on.
+    const dependsOn: Record<string, string[]> = { t2: ['t1'], t4: ['t2', 't3'], t8: ['t5', 't6', 't7'] };
+    const workspace = await parallelWorkspace({
+      features: ids.map((id) => feature(`F-${id}`, `grep -q '${id} ok' src/${id}.txt`)),
+      agent: script(
+        ids.map((id) => ({
+          id,
+          features: [`F-${id}`],
+          scope: [`src/${id}.txt`],
+          dependsOn: dependsOn[id] ?? [],
+          verify: [`test -s src/${id}.txt`],
+        })),
+        ids.map((id) => writeTaskFile(id, dependsOn[id]?.map((dep) => `src/${dep}.txt`)[0])),
+      ),
+      parallel: '  workers: 4\n  replans: 0',
+      oracles: [{ name: 'sane', command: 'test -f README.md' }],
+    });
+    const result = await runLoop({ workspace });
+    expect(result.stop.reason).toBe('done');
+    expect(result.state.featuresPassing).toBe(8);
+
+    const events = eventsOf(workspace, result.runId);
+    expect(foldEvents(events)).toEqual(result.state);
+    const merged = ofType(events, 'task.merged');
+    expect(merged.map((event) => event.task).sort()).toEqual(ids);
+    expect(new Set(merged.map((event) => event.task)).size).toBe(8);
+    // A dependency landed before any attempt of the task that needs it started.
+    for (const [task, deps] of Object.entries(dependsOn)) {
+      const started = events.findIndex((event) => event.type === 'task.started' && event.task === task);
+      for (const dep of deps) {
+        const landed = events.findIndex((event) => event.type === 'task.merged' && event.task === dep);
+        expect(landed).toBeGreaterThan(-1);
+        expect(landed).toBeLessThan(started);
+      }
+    }
+    // Four workers really worked at once: some moment had four attempts under way.
+    let running = 0;
+    let most = 0;
+    for (const event of events) {
+      if (event.type === 'task.started') running += 1;
+      if (event.type === 'task.worked') running -= 1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(4);
+    expect(new Set(ofType(events, 'task.started').map((event) => event.worker))).toEqual(
+      new Set([1, 2, 3, 4]),
+    );
+
+    // The integration branch has every file, FEATURES.json every feature passing with evidence, and no task branch is left.
+    for (const id of ids) expect(readFileSync(join(workspace, `src/${id}.txt`), 'utf8')).toBe(`${id} ok\n`);
+    const list = readFeatureList(workspace);
+    if (!list.ok) throw new Error(list.problems.join('; '));
+    expect(list.list.features.every((entry) => entry.status === 'passing' && entry.evidence !== null)).toBe(
+      true,
+    );
+    expect(git(workspace, 'branch', '--list', 'baton/*').trim()).toBe('');
+    expect(git(workspace, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+    expect(git(workspace, 'status', '--porcelain').trim()).toBe('');
+    // Each task's work landed exactly once on the branch.
+    const log = git(workspace, 'log', '--format=%B', 'main');
+    for (const id of ids) expect(log.split(`Baton-Task: ${result.runId}/${id}/`).length - 1).toBe(1);
+  });
+
+  it('refuses a diff outside the task scope before merge, keeps the work aside, and lands the in-scope task', async () => {
+    const workspace = await parallelWorkspace({
+      features: [feature('A', 'test -f src/a/done.txt'), feature('B', 'test -f src/b/done.txt')],
+      agent: script(
+        [
+          { id: 'a', features: ['A'], scope: ['src/a/**'] },
+          { id: 'b', features: ['B'], scope: ['src/b/**'] },
+        ],
+        [
+          {
+            name: 'a strays',
+            when: { promptIncludes: '# Task a ' },
+            do: [
+              { write: { path: 'src/a/done.txt', content: 'a\n' } },
+              { write: { path: 'README.md', content: '# rewritten by task a\n' } },
+            ],
+          },
+          {
+            name: 'b',
+            when: { promptIncludes: '# Task b ' },
+            do: [{ write: { path: 'src/b/done.txt', content: 'b\n' } }],
+          },
+        ],
+      ),
+      parallel: '  workers: 2\n  taskAttempts: 2\n  replans: 0',
+    });
+    const result = await runLoop({ workspace });
+    expect(result.stop.reason).toBe('no-progress');
+    const events = eventsOf(workspace, result.runId);
+    const returned = ofType(events, 'task.returned').filter((event) => event.task === 'a');
+    expect(returned).toHaveLength(2);
+    expect(returned.every((event) => event.reason === 'out-of-scope')).toBe(true);
+    expect(returned[0]?.diagnostics).toContain('README.md');
+    expect(ofType(events, 'task.abandoned').map((event) => event.task)).toEqual(['a']);
+    expect(ofType(events, 'task.merged').map((event) => event.task)).toEqual(['b']);
+    // Nothing of task a reached the integration branch; its work is kept under a ref.
+    expect(readFileSync(join(workspace, 'README.md'), 'utf8')).toBe('# project\n');
+    expect(git(workspace, 'show', `refs/baton/returned/${result.runId}/a/1:README.md`)).toBe(
+      '# rewritten by task a\n',
+    );
+    expect(result.state.passingFeatures).toEqual(['B']);
+    expect(result.stop.message).toContain('Abandoned tasks: a');
+  });
+
+  it('serializes two tasks that change the same lines: one lands, the other is rebased onto it and lands too', async () => {
+    const appendLine = (id: string): RuleInput => ({
+      name: id,
+      when: { promptIncludes: `# Task ${id} `, fileLacks: { path: 'shared.txt', text: `line-${id}` } },
+      do: [{ sleepMs: 100 }, { append: { path: 'shared.txt', content: `line-${id}\n` } }],
+    });
+    const workspace = await parallelWorkspace({
+      features: [feature('X', 'grep -q line-x shared.txt'), feature('Y', 'grep -q line-y shared.txt')],
+      files: { 'shared.txt': 'base\n' },
+      agent: script(
+        [
+          { id: 'x', features: ['X'], scope: ['shared.txt'] },
+          { id: 'y', features: ['Y'], scope: ['shared.txt'] },
+        ],
+        [appendLine('x'), appendLine('y')],
+      ),
+      parallel: '  workers: 2\n  replans: 0',
+    });
+    const result = await runLoop({ workspace });
+    expect(result.stop.reason).toBe('done');
+    const events = eventsOf(workspace, result.runId);
+    const conflicts = ofType(events, 'task.returned').filter((event) => event.reason === 'conflict');
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]?.diagnostics).toContain('shared.txt');
+    // Both started from the same tip, so they really ran side by side before the conflict.
+    const firstAttempts = ofType(events, 'task.started').filter((event) => event.attempt === 1);
+    expect(new Set(firstAttempts.map((event) => event.base)).size).toBe(1);
+    expect(
+      ofType(events, 'task.merged')
+        .map((event) => event.task)
+        .sort(),
+    ).toEqual(['x', 'y']);
+    const lines = readFileSync(join(workspace, 'shared.txt'), 'utf8').split('\n');
+    expect(lines.filter((line) => line === 'line-x')).toHaveLength(1);
+    expect(lines.filter((line) => line === 'line-y')).toHaveLength(1);
+    // The retried attempt was told why its first one did not land.
+    const retried = conflicts[0]?.task ?? '';
+    const prompt = readFileSync(
+      join(workspace, '.baton', 'runs', result.runId, 'tasks', retried, 'attempt-2', 'prompt.md'),
+      'utf8',
+    );
+    expect(prompt).toContain('did not land (conflict)');
+  });
+
+  it('a failing task does not block the others; what depends on it is abandoned, the rest lands', async () => {
+    const workspace = await parallelWorkspace({
+      features: ['P', 'Q', 'R', 'S'].map((id) => feature(id, `test -f src/${id}.txt`)),
+      agent: script(
+        [
+          { id: 'p', features: ['P'], scope: ['src/P.txt'], verify: ['exit 3'] },
+          { id: 'q', features: ['Q'], scope: ['src/Q.txt'] },
+          { id: 'r', features: ['R'], scope: ['src/R.txt'] },
+          { id: 's', features: ['S'], scope: ['src/S.txt'], dependsOn: ['p'] },
+        ],
+        ['p', 'q', 'r', 's'].map((id) => ({
+          name: id,
+          when: { promptIncludes: `# Task ${id} ` },
+          do: [{ write: { path: `src/${id.toUpperCase()}.txt`, content: 'ok\n' } }],
+        })),
+      ),
+      parallel: '  workers: 2\n  taskAttempts: 2\n  replans: 0',
+    });
+    const result = await runLoop({ workspace });
+    expect(result.stop.reason).toBe('no-progress');
+    const events = eventsOf(workspace, result.runId);
+    expect(
+      ofType(events, 'task.merged')
+        .map((event) => event.task)
+        .sort(),
+    ).toEqual(['q', 'r']);
+    const returned = ofType(events, 'task.returned').filter((event) => event.task === 'p');
+    expect(returned.map((event) => event.reason)).toEqual(['verification-failed', 'verification-failed']);
+    expect(returned[0]?.diagnostics).toContain('exit 3');
+    const abandoned = ofType(events, 'task.abandoned');
+    expect(abandoned.map((event) => event.task)).toEqual(['p', 's']);
+    expect(abandoned[1]?.reason).toContain('depends on p');
+    expect(ofType(events, 'task.started').some((event) => event.task === 's')).toBe(false);
+    expect(result.state.passingFeatures.slice().sort()).toEqual(['Q', 'R']);
+  });
+});
