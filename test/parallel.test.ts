@@ -6,33 +6,17 @@ import { readEventLog } from '../src/log/event-log.ts';
 import type { RunEvent } from '../src/log/events.ts';
 import { foldEvents } from '../src/log/reducer.ts';
 import type { AgentScriptInput, ScriptRule } from '../src/testing/script.ts';
+import { taskPlan, type TaskPlanEntry } from '../src/testing/task-plan.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
 import { feature, git, makeWorkspace } from './helpers.ts';
 
-interface TaskPlan {
-  readonly id: string;
-  readonly features?: readonly string[];
-  readonly scope: readonly string[];
-  readonly dependsOn?: readonly string[];
-  readonly verify?: readonly string[];
-}
-
 type RuleInput = Omit<Partial<ScriptRule>, 'when'> & { when?: ScriptRule['when'] };
 
 /** A planner rule that writes TASKS.json, and worker rules keyed on the task heading of the prompt. */
-function script(tasks: readonly TaskPlan[], workerRules: readonly RuleInput[]): AgentScriptInput {
-  const plan = {
-    version: 1,
-    tasks: tasks.map((task) => ({
-      id: task.id,
-      goal: `do ${task.id}`,
-      features: task.features ?? [],
-      scope: task.scope,
-      dependsOn: task.dependsOn ?? [],
-      verify: task.verify ?? [],
-    })),
-  };
+function script(tasks: readonly TaskPlanEntry[], workerRules: readonly RuleInput[]): AgentScriptInput {
+  const plan = taskPlan(tasks);
+
   return {
     name: 'parallel test agent',
     rules: [

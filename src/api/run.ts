@@ -36,8 +36,8 @@ export interface RunLoopOptions {
   /** How often a waiting harness looks at the control files (pause, stop --now). */
   readonly controlPollMs?: number;
   /**
-   * Parallel workers for a new run (default: parallel.workers in baton.yaml). Above 1, a planner cuts
-   * the work into tasks, workers run them in their own worktrees, and a merge queue lands them.
+   * Parallel workers for a new run (default: parallel.workers in baton.yaml; absent: the serial loop).
+   * A planner cuts the work into tasks, workers run them in their own worktrees, a merge queue lands them.
    */
   readonly workers?: number;
 }
@@ -189,7 +189,12 @@ async function driveToStop(
   return { runId: context.runId, state: context.state, stop, resumed };
 }
 
-function emitRunStarted(context: LoopContext, config: Config, startCommit: string, workers: number): void {
+function emitRunStarted(
+  context: LoopContext,
+  config: Config,
+  startCommit: string,
+  workers: number | undefined,
+): void {
   const features = readFeatureList(context.workspace);
   const list = features.ok ? features.list : { version: 1 as const, features: [] };
   context.emit({
@@ -201,7 +206,7 @@ function emitRunStarted(context: LoopContext, config: Config, startCommit: strin
     budgets: config.budgets,
     featuresTotal: list.features.length,
     featuresPassing: countPassing(list),
-    ...(workers > 1 ? { workers } : {}),
+    ...(workers === undefined ? {} : { workers }),
   });
 }
 

@@ -51,7 +51,8 @@ export interface Config {
 }
 
 export interface ParallelConfig {
-  readonly workers: number;
+  /** Absent: the serial loop. */
+  readonly workers: number | undefined;
   readonly taskAttempts: number;
   readonly replans: number;
   readonly task: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
@@ -130,6 +131,7 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     guards: parsed.guards,
     parallel: {
       ...parsed.parallel,
+      workers: parsed.parallel.workers,
       task: { tokens: parsed.parallel.task.tokens, costUsd: parsed.parallel.task.costUsd },
     },
     sandbox: {

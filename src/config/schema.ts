@@ -175,9 +175,9 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .max(64)
-        .default(1)
+        .optional()
         .describe(
-          'Workers in parallel git worktrees (1: the serial loop). `baton run --workers N` overrides.',
+          'Workers in parallel git worktrees, with a planner and a merge queue (absent: the serial loop). `baton run --workers N` overrides.',
         ),
       taskAttempts: z
         .number()

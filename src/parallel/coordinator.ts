@@ -24,11 +24,11 @@ import {
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
 import { judgeIntegration } from './judge-integration.ts';
-import { mergeTask, type MergeOutcome } from './merge-queue.ts';
+import { mergeTask, mergeWorktreePath, type MergeOutcome } from './merge-queue.ts';
 import { planTasks } from './plan-tasks.ts';
 import { reconcileAfterCrash } from './reconcile.ts';
 import { runTaskAttempt, type AttemptOutcome } from './task-worker.ts';
-import { deleteBranch, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
+import { deleteBranch, removeWorktree, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
 
 export interface ParallelDriveOptions {
   readonly abort: AbortController;
@@ -142,15 +142,28 @@ async function passingOraclesAtTip(context: ParallelContext): Promise<Set<string
  * talk to each other: the plan, the branches and the log are all they share.
  */
 export async function driveParallel(loop: LoopContext, options: ParallelDriveOptions): Promise<StopDecision> {
+  const context = await parallelContext(loop);
+  try {
+    return await coordinate(context, options);
+  } finally {
+    await context.repository.run(() => removeWorktree(loop.workspace, mergeWorktreePath(context)));
+  }
+}
+
+async function parallelContext(loop: LoopContext): Promise<ParallelContext> {
   const branch = (
     await runGit(loop.workspace, ['symbolic-ref', '--quiet', '--short', 'HEAD'], true)
   ).stdout.trim();
-  const context: ParallelContext = {
+  return {
     loop,
     workers: loop.state.parallel?.workers ?? 1,
     integrationBranch: branch,
     repository: new RepositoryLock(),
   };
+}
+
+async function coordinate(context: ParallelContext, options: ParallelDriveOptions): Promise<StopDecision> {
+  const { loop } = context;
   if (orderedTasks(parallelState(context)).length > 0) await reconcileAfterCrash(context);
   const passingOracles = await passingOraclesAtTip(context);
   if (parallelState(context).revision === 0) await planTasks(context);
@@ -166,8 +179,9 @@ export async function driveParallel(loop: LoopContext, options: ParallelDriveOpt
     diagnostics: string,
     commit: string | null,
   ): Promise<void> => {
-    if (commit !== null)
-      {await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);}
+    if (commit !== null) {
+      await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);
+    }
     await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
     loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
     const after = parallelState(context).tasks[task.spec.id];
@@ -279,8 +293,9 @@ export async function driveParallel(loop: LoopContext, options: ParallelDriveOpt
       continue;
     }
     if (finished.kind === 'merge' && 'checks' in outcome) {
-      for (const check of outcome.checks)
-        {if (check.kind === 'oracle' && check.passed) passingOracles.add(check.name);}
+      for (const check of outcome.checks) {
+        if (check.kind === 'oracle' && check.passed) passingOracles.add(check.name);
+      }
       await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
       loop.emit({
         type: 'task.merged',

@@ -8,7 +8,7 @@ import { firstLine, plural } from '../util/text.ts';
 import { attemptDir, type ParallelContext } from './context.ts';
 import { integrationFeatures, passingIds, recordFeatureChecks } from './feature-evidence.ts';
 import { reviewAttempt, type AttemptOutcome } from './task-worker.ts';
-import { addDetachedWorktree, removeWorktree, runWorktreesDir } from './worktrees.ts';
+import { detachedWorktreeAt, runWorktreesDir } from './worktrees.ts';
 
 export type MergeOutcome =
   | Extract<AttemptOutcome, { landed: false }>
@@ -18,6 +18,11 @@ export type MergeOutcome =
       readonly checks: readonly CheckResult[];
       readonly passingFeatures: readonly string[];
     };
+
+/** Where the merge queue rebases and verifies; kept between merges, removed when the run stops. */
+export function mergeWorktreePath(context: ParallelContext): string {
+  return join(runWorktreesDir(context.loop.workspace, context.loop.runId), '_merge');
+}
 
 /** The checks a candidate must pass: the task's own commands, its features, and the oracles. */
 function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
@@ -78,12 +83,12 @@ export async function mergeTask(
 ): Promise<MergeOutcome> {
   const { loop } = context;
   const id = task.spec.id;
-  const worktree = join(runWorktreesDir(loop.workspace, loop.runId), '_merge');
+  const worktree = mergeWorktreePath(context);
   const reviewed = await reviewAttempt(context, task, task.base ?? commit, commit);
   if (!reviewed.landed) return reviewed;
   const tip = (await headCommit(loop.workspace)) ?? '';
-  await context.repository.run(() => addDetachedWorktree(loop.workspace, worktree, commit));
-  try {
+  await context.repository.run(() => detachedWorktreeAt(loop.workspace, worktree, commit));
+  {
     const rebased = await rebaseOnto(worktree, tip);
     if (!rebased.ok) {
       return {
@@ -141,7 +146,5 @@ export async function mergeTask(
       checks,
       passingFeatures: passingIds(recorded.list),
     };
-  } finally {
-    await context.repository.run(() => removeWorktree(loop.workspace, worktree));
   }
 }

@@ -33,8 +33,9 @@ export async function returnAttempt(
   const { loop } = context;
   const branch = taskBranch(loop.runId, task.spec.id);
   const commit = await branchCommit(loop.workspace, branch);
-  if (commit !== null && commit !== task.base)
-    {await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);}
+  if (commit !== null && commit !== task.base) {
+    await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);
+  }
   await deleteBranch(loop.workspace, branch);
   loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
 }

@@ -96,8 +96,9 @@ export function checkTaskGraph(
   const known = new Set(featureIds);
   for (const task of tasks) {
     for (const feature of task.features) {
-      if (!known.has(feature))
-        {problems.push(`task ${task.id} names feature ${feature}, which FEATURES.json lacks`);}
+      if (!known.has(feature)) {
+        problems.push(`task ${task.id} names feature ${feature}, which FEATURES.json lacks`);
+      }
     }
     for (const dependency of task.dependsOn) {
       if (!ids.has(dependency) && !mergedTaskIds.includes(dependency)) {

@@ -95,8 +95,9 @@ export function buildPlanPrompt(input: PlanPromptInput): string {
     '## Features still failing',
     ...input.failing.map((feature) => `- ${feature.id}: ${feature.title} (verified by: ${feature.verify})`),
   ];
-  if (input.merged.length > 0)
-    {lines.push('', `Tasks already merged (do not repeat them): ${input.merged.join(', ')}`);}
+  if (input.merged.length > 0) {
+    lines.push('', `Tasks already merged (do not repeat them): ${input.merged.join(', ')}`);
+  }
   if (input.abandoned.length > 0) {
     lines.push('', '## Tasks that failed (plan them differently)');
     for (const entry of input.abandoned) lines.push(`- ${entry.id}: ${clip(entry.reason, 400)}`);

@@ -43,8 +43,19 @@ export async function addTaskWorktree(
   await runGit(workspace, ['worktree', 'add', '--quiet', '-B', branch, path, base]);
 }
 
-/** A detached worktree at `commit` (the merge queue's). */
-export async function addDetachedWorktree(workspace: string, path: string, commit: string): Promise<void> {
+/**
+ * The merge queue's worktree, detached at `commit`: reused from one merge to the next (a checkout is
+ * cheaper than a new worktree), rebuilt when it is missing or in a state a checkout cannot fix.
+ */
+export async function detachedWorktreeAt(workspace: string, path: string, commit: string): Promise<void> {
+  if (existsSync(join(path, '.git'))) {
+    await runGit(path, ['rebase', '--abort'], true);
+    const checkout = await runGit(path, ['checkout', '--quiet', '--force', '--detach', commit], true);
+    if (checkout.exitCode === 0) {
+      await runGit(path, ['clean', '-ffdxq'], true);
+      return;
+    }
+  }
   await removeWorktree(workspace, path);
   await runGit(workspace, ['worktree', 'add', '--quiet', '--detach', path, commit]);
 }

@@ -6,3 +6,4 @@ export { agentScriptSchema, type AgentScript, type AgentScriptInput, type Script
 export { runScriptedSession, scriptedAgentMainPath, conditionHolds } from './scripted-agent-session.ts';
 export { createScriptedAgent } from './scripted-agent.ts';
 export { createFunctionAgent, type AgentFunction } from './function-agent.ts';
+export { taskPlan, type TaskPlanEntry } from './task-plan.ts';
