@@ -138,7 +138,7 @@ describe('parallel workers', () => {
     for (const id of ids) expect(log.split(`Baton-Task: ${result.runId}/${id}/`).length - 1).toBe(1);
   });
 
-  it('refuses a diff outside the task scope before merge, keeps the work aside, and lands the in-scope task', async () => {
+  async function strayingRun(scopeInSandbox: boolean) {
     const workspace = await parallelWorkspace({
       features: [feature('A', 'test -f src/a/done.txt'), feature('B', 'test -f src/b/done.txt')],
       agent: script(
@@ -162,24 +162,44 @@ describe('parallel workers', () => {
           },
         ],
       ),
-      parallel: '  workers: 2\n  taskAttempts: 2\n  replans: 0',
+      parallel: `  workers: 2\n  taskAttempts: 2\n  replans: 0\n  scopeInSandbox: ${String(scopeInSandbox)}`,
     });
     const result = await runLoop({ workspace });
-    expect(result.stop.reason).toBe('no-progress');
     const events = eventsOf(workspace, result.runId);
-    const returned = ofType(events, 'task.returned').filter((event) => event.task === 'a');
+    // Task a never lands, b does, and the run says why it stopped.
+    expect(result.stop.reason).toBe('no-progress');
+    expect(ofType(events, 'task.abandoned').map((event) => event.task)).toEqual(['a']);
+    expect(ofType(events, 'task.merged').map((event) => event.task)).toEqual(['b']);
+    expect(readFileSync(join(workspace, 'README.md'), 'utf8')).toBe('# project\n');
+    expect(result.state.passingFeatures).toEqual(['B']);
+    expect(result.stop.message).toContain('Abandoned tasks: a');
+    return {
+      workspace,
+      result,
+      returned: ofType(events, 'task.returned').filter((event) => event.task === 'a'),
+    };
+  }
+
+  it('refuses a diff outside the task scope before merge, and keeps the refused work under a ref', async () => {
+    const { workspace, result, returned } = await strayingRun(false);
     expect(returned).toHaveLength(2);
     expect(returned.every((event) => event.reason === 'out-of-scope')).toBe(true);
     expect(returned[0]?.diagnostics).toContain('README.md');
-    expect(ofType(events, 'task.abandoned').map((event) => event.task)).toEqual(['a']);
-    expect(ofType(events, 'task.merged').map((event) => event.task)).toEqual(['b']);
-    // Nothing of task a reached the integration branch; its work is kept under a ref.
-    expect(readFileSync(join(workspace, 'README.md'), 'utf8')).toBe('# project\n');
     expect(git(workspace, 'show', `refs/baton/returned/${result.runId}/a/1:README.md`)).toBe(
       '# rewritten by task a\n',
     );
-    expect(result.state.passingFeatures).toEqual(['B']);
-    expect(result.stop.message).toContain('Abandoned tasks: a');
+  });
+
+  it('makes the worktree read-only outside the task scope when the sandbox can', async () => {
+    const { result, returned } = await strayingRun(true);
+    expect(returned).toHaveLength(2);
+    if (result.state.sandbox?.backend === 'bwrap') {
+      // The write to README.md failed inside the sandbox: the worker could not even try it on.
+      expect(returned.every((event) => event.reason === 'session-failed')).toBe(true);
+      expect(returned[0]?.diagnostics).toMatch(/read-only|EROFS/i);
+    } else {
+      expect(returned.every((event) => event.reason === 'out-of-scope')).toBe(true);
+    }
   });
 
   it('serializes two tasks that change the same lines: one lands, the other is rebased onto it and lands too', async () => {

@@ -18,6 +18,11 @@ export interface AgentSessionOptions {
   readonly sessionDir: string;
   /** Called once the agent process exists, with its pid (recorded so a crashed harness can reap it). */
   readonly onStart?: (pid: number) => void;
+  /**
+   * Folders of `cwd` the session may write (relative), where the sandbox can enforce it; absent: all of
+   * `cwd`. A parallel task's write scope. Adapters pass it on to `Sandbox.wrap`.
+   */
+  readonly writableInside?: readonly string[];
 }
 
 export type AgentSessionStatus = 'completed' | 'failed' | 'timed-out' | 'aborted';

@@ -96,6 +96,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         writable: [session.sessionDir],
         readOnly: options.readOnly ?? [],
         workspace: session.cwd,
+        ...(session.writableInside === undefined ? {} : { writableInside: session.writableInside }),
         // The agent's own settings (its credential among them) reach the agent, and only the agent.
         passEnv: Object.keys(options.env ?? {}),
       });

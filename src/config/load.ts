@@ -30,7 +30,7 @@ const knownKeys: Record<string, readonly string[]> = {
     'sandbox',
     'parallel',
   ],
-  parallel: ['workers', 'taskAttempts', 'replans', 'task', 'portBase', 'portsPerWorker'],
+  parallel: ['workers', 'taskAttempts', 'replans', 'task', 'portBase', 'portsPerWorker', 'scopeInSandbox'],
   'parallel.task': ['tokens', 'costUsd'],
   sandbox: ['backend', 'network', 'allow', 'passEnv', 'readOnly', 'limits'],
   'sandbox.limits': ['processes', 'fileSize', 'cpu', 'memory', 'openFiles'],

@@ -58,6 +58,7 @@ export interface ParallelConfig {
   readonly task: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
   readonly portBase: number;
   readonly portsPerWorker: number;
+  readonly scopeInSandbox: boolean;
 }
 
 export interface GuardsConfig {

@@ -212,6 +212,12 @@ export const configSchema = z.strictObject({
         .default(20_000)
         .describe('Worker k gets ports portBase + (k-1) * portsPerWorker onwards (BATON_PORT_BASE).'),
       portsPerWorker: z.number().int().min(1).default(100),
+      scopeInSandbox: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Make a worker's worktree read-only outside its task's scope folders (bwrap). Off: the scope is still enforced at merge.",
+        ),
     })
     .prefault({})
     .describe('Planner, workers and a merge queue: tasks in their own worktrees, merged one at a time.'),

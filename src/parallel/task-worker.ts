@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentSessionResult } from '../agents/agent.ts';
@@ -21,6 +21,23 @@ export type AttemptOutcome =
 /** Paths of a task's diff it may not touch: outside its scope, or owned by the harness. */
 export function outOfScope(paths: readonly string[], scope: readonly string[]): string[] {
   return paths.filter((path) => matchesAny(path, harnessOwnedPaths) || !matchesAny(path, scope));
+}
+
+/**
+ * The folders a scope's globs can write in, for the sandbox: the literal folder part of each glob
+ * (`src/parser/**` -> `src/parser`, `docs/api.md` -> `docs`). Undefined when a glob can match at the top
+ * level (`*.md`, `**`): then the whole worktree stays writable and the scope is enforced at merge only.
+ */
+export function scopeFolders(scope: readonly string[]): string[] | undefined {
+  const folders = new Set<string>();
+  for (const glob of scope) {
+    const wildcard = glob.search(/[*?[{]/);
+    const literal = wildcard < 0 ? glob : glob.slice(0, wildcard);
+    const slash = literal.lastIndexOf('/');
+    if (slash <= 0) return undefined;
+    folders.add(literal.slice(0, slash));
+  }
+  return [...folders];
 }
 
 /**
@@ -95,8 +112,10 @@ export async function reviewAttempt(
   return { landed: true, commit };
 }
 
+/** Why a session failed, with the end of its transcript (where a crash says what happened). */
 function sessionFailure(session: AgentSessionResult): string {
-  return `the worker did not finish (${session.error ?? session.status}); last output:\n${tail(session.finalMessage, 1_500)}`;
+  const transcript = existsSync(session.transcriptPath) ? readFileSync(session.transcriptPath, 'utf8') : '';
+  return `the worker did not finish (${session.error ?? session.status}); the end of its transcript:\n${tail(transcript.trim() || session.finalMessage, 1_500)}`;
 }
 
 /**
@@ -133,7 +152,10 @@ export async function runTaskAttempt(
       lastReturn: task.lastReturn,
     });
     writeFileSync(join(dir, 'prompt.md'), prompt);
+    const writable = loop.config.parallel.scopeInSandbox ? scopeFolders(task.spec.scope) : undefined;
+    for (const folder of writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
     const session = await loop.agent.startSession({
+      ...(writable === undefined ? {} : { writableInside: writable }),
       prompt,
       cwd: worktree,
       env: workerEnvironment(context, task, attempt, worker, worktree, scratch),

@@ -13,7 +13,14 @@ export function bwrapArguments(policy: SandboxPolicy, command: readonly string[]
   for (const path of policy.hidden) args.push('--tmpfs', path);
   for (const path of policy.readOnly) if (existsSync(path)) args.push('--ro-bind', path, path);
   for (const path of policy.writable) if (existsSync(path)) args.push('--bind', path, path);
-  args.push('--bind', policy.workspace, policy.workspace);
+  if (policy.writableInside === undefined) args.push('--bind', policy.workspace, policy.workspace);
+  else {
+    args.push('--ro-bind', policy.workspace, policy.workspace);
+    for (const relative of policy.writableInside) {
+      const path = join(policy.workspace, relative);
+      if (existsSync(path)) args.push('--bind', path, path);
+    }
+  }
   for (const relative of policy.readOnlyInside) {
     const path = join(policy.workspace, relative);
     if (existsSync(path)) args.push('--ro-bind', path, path);

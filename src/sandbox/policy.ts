@@ -19,6 +19,11 @@ export interface SandboxPolicy {
   readonly workspace: string;
   /** Inside the workspace but read-only: git's data and the harness's own state. */
   readonly readOnlyInside: readonly string[];
+  /**
+   * When set, the workspace itself is read-only and only these folders inside it (relative, existing)
+   * are writable: a parallel task's write scope.
+   */
+  readonly writableInside?: readonly string[];
   /** Outside paths the worker may read (a script, a toolchain) although they sit in a hidden folder. */
   readonly readOnly: readonly string[];
   /** Outside paths the worker may write (its session scratch folder). */

@@ -24,6 +24,8 @@ export interface WrapRequest {
    * worktree, for parallel workers: the main workspace's .git stays readable, nothing else of it writable.
    */
   readonly workspace?: string;
+  /** Folders of that workspace the command may write (relative); absent: all of it. */
+  readonly writableInside?: readonly string[];
 }
 
 export interface WrappedCommand {
@@ -129,6 +131,7 @@ function bwrapSandbox(
         {
           workspace: root,
           readOnlyInside: ['.git', '.baton'],
+          ...(request.writableInside === undefined ? {} : { writableInside: request.writableInside }),
           readOnly: [
             // A worktree's git data lives in the main repository: readable, so `git status` works there.
             ...(root === workspace ? [] : [join(workspace, '.git')]),
