@@ -53,7 +53,8 @@ function runCli(
         : setTimeout(() => {
             child.kill('SIGKILL');
           }, killAfterMs);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has everything it printed been read.
+    child.on('close', (code) => {
       if (timer !== undefined) clearTimeout(timer);
       resolve({ code, stderr });
     });

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentSessionResult } from '../agents/agent.ts';
+import type { Agent, AgentSessionResult } from '../agents/agent.ts';
 import { changedFiles, commitAll, diffBetween, listTree, unifiedDiff } from '../git/git.ts';
 import { parseUnifiedDiff, reviewDiff } from '../guards/diff-review.ts';
-import type { TaskReturnReason } from '../log/events.ts';
+import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
 import { firstLine, head, tail } from '../util/text.ts';
@@ -38,34 +38,6 @@ export function scopeFolders(scope: readonly string[]): string[] | undefined {
     folders.add(literal.slice(0, slash));
   }
   return [...folders];
-}
-
-/**
- * The environment that keeps parallel workers out of each other's way: their own port range and
- * scratch folder, and who they are.
- */
-export function workerEnvironment(
-  context: ParallelContext,
-  task: TaskState,
-  attempt: number,
-  worker: number,
-  worktree: string,
-  scratch: string,
-): NodeJS.ProcessEnv {
-  const { parallel } = context.loop.config;
-  const portBase = parallel.portBase + (worker - 1) * parallel.portsPerWorker;
-  return {
-    ...context.loop.env,
-    BATON_RUN_ID: context.loop.runId,
-    BATON_ROLE: 'worker',
-    BATON_WORKSPACE: worktree,
-    BATON_TASK_ID: task.spec.id,
-    BATON_TASK_ATTEMPT: String(attempt),
-    BATON_WORKER: String(worker),
-    BATON_PORT_BASE: String(portBase),
-    BATON_PORT_COUNT: String(parallel.portsPerWorker),
-    TMPDIR: scratch,
-  };
 }
 
 /**
@@ -118,10 +90,157 @@ function sessionFailure(session: AgentSessionResult): string {
   return `the worker did not finish (${session.error ?? session.status}); the end of its transcript:\n${tail(transcript.trim() || session.finalMessage, 1_500)}`;
 }
 
+/** Everything an attempt needs, decided by the coordinator; it travels to a remote worker as is. */
+export interface AttemptPlan {
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+  readonly base: string;
+  readonly prompt: string;
+  /** Folders of the worktree the session may write (the scope), or undefined for all of it. */
+  readonly writable: readonly string[] | undefined;
+  readonly timeoutMs: number;
+  readonly portBase: number;
+  readonly portsPerWorker: number;
+}
+
+/** What came of an attempt's session, and the harness's commit of its changes. */
+export interface AttemptResult {
+  readonly status: AgentSessionResult['status'];
+  readonly commit: string | null;
+  readonly durationMs: number;
+  readonly usage: Usage;
+  readonly finalMessage: string;
+  /** Set when the session did not complete: why, with the end of its transcript. */
+  readonly failure: string | undefined;
+}
+
+export function planAttempt(context: ParallelContext, task: TaskState, base: string): AttemptPlan {
+  const { loop } = context;
+  const attempt = task.attempts + 1;
+  const features = readFeatureList(loop.workspace);
+  return {
+    runId: loop.runId,
+    task: task.spec.id,
+    attempt,
+    base,
+    prompt: buildTaskPrompt({
+      goal: loop.state.goal,
+      task: task.spec,
+      attempt,
+      features: features.ok ? features.list.features : [],
+      landed: task.spec.dependsOn,
+      lastReturn: task.lastReturn,
+    }),
+    writable: loop.config.parallel.scopeInSandbox ? scopeFolders(task.spec.scope) : undefined,
+    timeoutMs: loop.agentTimeoutMs,
+    portBase: loop.config.parallel.portBase,
+    portsPerWorker: loop.config.parallel.portsPerWorker,
+  };
+}
+
+export interface ExecuteInput {
+  readonly plan: AttemptPlan;
+  /** A fresh checkout of `plan.base`, on the task's branch. */
+  readonly worktree: string;
+  readonly agent: Agent;
+  readonly env: NodeJS.ProcessEnv;
+  /** The worker slot on this machine (1..): its port range. */
+  readonly slot: number;
+  readonly signal: AbortSignal;
+  readonly transcriptPath: string;
+}
+
 /**
- * One attempt at a task: a fresh worktree at the integration tip, a fresh agent session in it, the
- * harness's commit of whatever it changed, and the review (scope, test gaming) before it may queue for
- * merge. The worktree is removed afterwards; the work stays on the task's branch.
+ * Run one attempt in its worktree, wherever that is: a fresh agent session with the environment that
+ * keeps parallel workers apart (own port range, own scratch folder, who they are), then the harness's
+ * commit of whatever changed, with the trailer that identifies the attempt on any branch.
+ */
+export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult> {
+  const { plan, worktree } = input;
+  const sessionDir = mkdtempSync(join(tmpdir(), 'baton-worker-'));
+  const scratch = join(sessionDir, 'tmp');
+  mkdirSync(scratch);
+  try {
+    for (const folder of plan.writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
+    const session = await input.agent.startSession({
+      ...(plan.writable === undefined ? {} : { writableInside: plan.writable }),
+      prompt: plan.prompt,
+      cwd: worktree,
+      env: {
+        ...input.env,
+        BATON_RUN_ID: plan.runId,
+        BATON_ROLE: 'worker',
+        BATON_WORKSPACE: worktree,
+        BATON_TASK_ID: plan.task,
+        BATON_TASK_ATTEMPT: String(plan.attempt),
+        BATON_WORKER: String(input.slot),
+        BATON_PORT_BASE: String(plan.portBase + (input.slot - 1) * plan.portsPerWorker),
+        BATON_PORT_COUNT: String(plan.portsPerWorker),
+        TMPDIR: scratch,
+      },
+      timeoutMs: plan.timeoutMs,
+      signal: input.signal,
+      transcriptPath: input.transcriptPath,
+      sessionDir,
+    });
+    const commit = await commitAll(
+      worktree,
+      `baton: task ${plan.task}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${plan.runId}/${plan.task}/${plan.attempt}`,
+    );
+    return {
+      status: session.status,
+      commit,
+      durationMs: Math.round(session.durationMs),
+      usage: session.usage,
+      finalMessage: head(session.finalMessage, 4_000),
+      failure: session.status === 'completed' ? undefined : sessionFailure(session),
+    };
+  } finally {
+    rmSync(sessionDir, { recursive: true, force: true });
+  }
+}
+
+/** Record an attempt's result (event, evidence) and decide whether it may queue for merge. */
+export async function settleAttempt(
+  context: ParallelContext,
+  plan: AttemptPlan,
+  worker: number,
+  result: AttemptResult,
+): Promise<AttemptOutcome> {
+  const { loop } = context;
+  const dir = attemptDir(context, plan.task, plan.attempt);
+  writeFileSync(join(dir, 'handoff.md'), result.finalMessage);
+  loop.emit({
+    type: 'task.worked',
+    task: plan.task,
+    attempt: plan.attempt,
+    worker,
+    status: result.status,
+    commit: result.commit,
+    durationMs: result.durationMs,
+    usage: result.usage,
+    finalMessage: head(result.finalMessage, 2_000),
+  });
+  if (result.commit !== null) {
+    writeFileSync(join(dir, 'diff.patch'), await diffBetween(loop.workspace, plan.base, result.commit));
+  }
+  if (result.status !== 'completed') {
+    return { landed: false, reason: 'session-failed', diagnostics: result.failure ?? result.status };
+  }
+  if (result.commit === null) {
+    return {
+      landed: false,
+      reason: 'no-changes',
+      diagnostics: `the worker changed nothing; it said: ${head(result.finalMessage, 1_000)}`,
+    };
+  }
+  return { landed: true, commit: result.commit };
+}
+
+/**
+ * One attempt on this machine: a fresh worktree at the integration tip on the task's branch, the
+ * session in it, and the settlement. The worktree is removed afterwards; the work stays on the branch.
  */
 export async function runTaskAttempt(
   context: ParallelContext,
@@ -130,70 +249,26 @@ export async function runTaskAttempt(
   base: string,
 ): Promise<AttemptOutcome> {
   const { loop } = context;
-  const attempt = task.attempts + 1;
-  const id = task.spec.id;
-  const branch = taskBranch(loop.runId, id);
-  const worktree = join(runWorktreesDir(loop.workspace, loop.runId), id);
-  const dir = attemptDir(context, id, attempt);
+  const plan = planAttempt(context, task, base);
+  const branch = taskBranch(loop.runId, plan.task);
+  const worktree = join(runWorktreesDir(loop.workspace, loop.runId), plan.task);
+  const dir = attemptDir(context, plan.task, plan.attempt);
   mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'prompt.md'), plan.prompt);
   await context.repository.run(() => addTaskWorktree(loop.workspace, worktree, branch, base));
-  loop.emit({ type: 'task.started', task: id, attempt, worker, branch, base, worktree });
-  const sessionDir = mkdtempSync(join(tmpdir(), 'baton-worker-'));
-  const scratch = join(sessionDir, 'tmp');
-  mkdirSync(scratch);
+  loop.emit({ type: 'task.started', task: plan.task, attempt: plan.attempt, worker, branch, base, worktree });
   try {
-    const features = readFeatureList(loop.workspace);
-    const prompt = buildTaskPrompt({
-      goal: loop.state.goal,
-      task: task.spec,
-      attempt,
-      features: features.ok ? features.list.features : [],
-      landed: task.spec.dependsOn,
-      lastReturn: task.lastReturn,
-    });
-    writeFileSync(join(dir, 'prompt.md'), prompt);
-    const writable = loop.config.parallel.scopeInSandbox ? scopeFolders(task.spec.scope) : undefined;
-    for (const folder of writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
-    const session = await loop.agent.startSession({
-      ...(writable === undefined ? {} : { writableInside: writable }),
-      prompt,
-      cwd: worktree,
-      env: workerEnvironment(context, task, attempt, worker, worktree, scratch),
-      timeoutMs: loop.agentTimeoutMs,
+    const result = await executeAttempt({
+      plan,
+      worktree,
+      agent: loop.agent,
+      env: loop.env,
+      slot: worker,
       signal: loop.signal,
       transcriptPath: join(dir, 'transcript.log'),
-      sessionDir,
     });
-    writeFileSync(join(dir, 'handoff.md'), session.finalMessage);
-    const commit = await commitAll(
-      worktree,
-      `baton: task ${id}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${loop.runId}/${id}/${attempt}`,
-    );
-    loop.emit({
-      type: 'task.worked',
-      task: id,
-      attempt,
-      worker,
-      status: session.status,
-      commit,
-      durationMs: Math.round(session.durationMs),
-      usage: session.usage,
-      finalMessage: head(session.finalMessage, 2_000),
-    });
-    if (commit !== null) writeFileSync(join(dir, 'diff.patch'), await diffBetween(worktree, base, commit));
-    if (session.status !== 'completed') {
-      return { landed: false, reason: 'session-failed', diagnostics: sessionFailure(session) };
-    }
-    if (commit === null) {
-      return {
-        landed: false,
-        reason: 'no-changes',
-        diagnostics: `the worker changed nothing; it said: ${head(session.finalMessage, 1_000)}`,
-      };
-    }
-    return { landed: true, commit };
+    return await settleAttempt(context, plan, worker, result);
   } finally {
-    rmSync(sessionDir, { recursive: true, force: true });
     await context.repository.run(() => removeWorktree(loop.workspace, worktree));
   }
 }
