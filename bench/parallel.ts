@@ -4,60 +4,24 @@
 // all real, so the speed-up shows what the coordinator costs around the agents.
 //   node bench/parallel.ts                                 (npm run bench runs it)
 //   BATON_BENCH_TASKS=8 BATON_BENCH_AGENT_SECONDS=0.5 node bench/parallel.ts    a quick run
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInit, runLoop } from '../src/index.ts';
-import { taskPlan } from '../src/testing/index.ts';
-import { git } from './workspace.ts';
+import { runLoop } from '../src/index.ts';
+import { createTaskWorkspace } from './task-workspace.ts';
 
 const tasks = Number(process.env.BATON_BENCH_TASKS ?? '16');
 const agentSeconds = Number(process.env.BATON_BENCH_AGENT_SECONDS ?? '2');
 const workerCounts = [1, 2, 4, 8];
 
-async function workspaceFor(root: string, workers: number): Promise<string> {
-  const workspace = join(root, `workers-${workers}`);
-  mkdirSync(workspace);
-  git(workspace, 'init', '-q', '--initial-branch=main');
-  writeFileSync(join(workspace, 'README.md'), '# bench project\n');
-  const ids = Array.from({ length: tasks }, (_, index) => `t${String(index + 1).padStart(2, '0')}`);
-  writeFileSync(
-    join(workspace, 'plan.json'),
-    JSON.stringify(
-      taskPlan(
-        ids.map((id) => ({
-          id,
-          features: [`F-${id}`],
-          scope: [`src/${id}.txt`],
-          verify: [`test -s src/${id}.txt`],
-        })),
-      ),
-    ),
+function workspaceFor(root: string, workers: number): Promise<string> {
+  return createTaskWorkspace(
+    root,
+    `workers-${workers}`,
+    tasks,
+    agentSeconds,
+    `  workers: ${workers}\n  replans: 0`,
   );
-  git(workspace, 'add', '-A');
-  git(workspace, 'commit', '-qm', 'bench project');
-  await runInit({
-    workspace,
-    goal: `Write ${tasks} files in parallel.`,
-    features: {
-      version: 1,
-      features: ids.map((id) => ({
-        id: `F-${id}`,
-        title: `src/${id}.txt exists`,
-        steps: [],
-        verify: `test -s src/${id}.txt`,
-        status: 'failing' as const,
-        evidence: null,
-      })),
-    },
-    agentYaml: `agent:\n  type: command\n  command: "if [ \\"$BATON_ROLE\\" = planner ]; then cp plan.json TASKS.json; else sleep ${agentSeconds}; mkdir -p src; echo ok > src/$BATON_TASK_ID.txt; fi"\n  timeout: 5m`,
-    oraclesYaml: 'oracles: []',
-    doneOracles: [],
-    smokeCommand: 'true',
-  });
-  appendFileSync(join(workspace, 'baton.yaml'), `parallel:\n  workers: ${workers}\n  replans: 0\n`);
-  git(workspace, 'commit', '-qam', `bench: ${workers} workers`);
-  return workspace;
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,14 @@ const runs = 40;
 const targetMs = 50;
 
 async function timeStarts(workspace: string, backend: 'bwrap' | 'none'): Promise<number[]> {
-  const { sandbox } = createSandbox(workspace, { backend, network: 'none', allow: [], passEnv: [], readOnly: [], limits: defaultLimits });
+  const { sandbox } = createSandbox(workspace, {
+    backend,
+    network: 'none',
+    allow: [],
+    passEnv: [],
+    readOnly: [],
+    limits: defaultLimits,
+  });
   const times: number[] = [];
   for (let index = 0; index < runs; index += 1) {
     const wrapped = sandbox.wrap({

@@ -19,6 +19,7 @@ import { reapRunProcesses } from '../run/orphans.ts';
 import { countPassing, readFeatureList } from '../workspace/features.ts';
 import { eventLogPath, harnessDirName, runDir } from '../workspace/paths.ts';
 import { readGoal } from '../workspace/spec.ts';
+import type { TaskTransport } from '../parallel/transport.ts';
 import { listRuns, readRun } from './inspect.ts';
 
 export interface RunLoopOptions {
@@ -40,6 +41,8 @@ export interface RunLoopOptions {
    * A planner cuts the work into tasks, workers run them in their own worktrees, a merge queue lands them.
    */
   readonly workers?: number;
+  /** Where parallel attempts run (default: on this machine; `runCoordinator` queues them to workers). */
+  readonly transport?: TaskTransport;
 }
 
 export interface ResumeOptions extends RunLoopOptions {
@@ -184,6 +187,7 @@ async function driveToStop(
 ): Promise<RunLoopResult> {
   const stop = await driveRun(context, {
     abort,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
   });
   return { runId: context.runId, state: context.state, stop, resumed };

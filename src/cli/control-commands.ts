@@ -14,7 +14,7 @@ export interface CommandIo {
   readonly withInterrupts: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
-function workspaceOption(): Option {
+export function workspaceOption(): Option {
   return new Option('-C, --workspace <dir>', 'the workspace (default: the current directory)').default('.');
 }
 

@@ -10,6 +10,7 @@ import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations } from '../log/reducer.ts';
 import { registerControlCommands } from './control-commands.ts';
+import { registerDistributedCommands } from './distributed-commands.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
 interface Output {
@@ -240,13 +241,15 @@ export function createProgram(
       setExitCode(result.stop.exitCode);
     });
 
-  registerControlCommands(program, {
+  const io = {
     out: output.out,
     err: output.err,
     setExitCode,
-    eventPrinter: (json) => eventPrinter(json, output),
+    eventPrinter: (json: boolean) => eventPrinter(json, output),
     withInterrupts,
-  });
+  };
+  registerControlCommands(program, io);
+  registerDistributedCommands(program, io);
   return program;
 }
 

@@ -27,7 +27,8 @@ import { judgeIntegration } from './judge-integration.ts';
 import { mergeTask, mergeWorktreePath, type MergeOutcome } from './merge-queue.ts';
 import { planTasks } from './plan-tasks.ts';
 import { reconcileAfterCrash } from './reconcile.ts';
-import { runTaskAttempt, type AttemptOutcome } from './task-worker.ts';
+import type { AttemptOutcome } from './task-worker.ts';
+import { localTransport, type TaskTransport } from './transport.ts';
 import { deleteBranch, removeWorktree, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
 
 export interface ParallelDriveOptions {
@@ -36,6 +37,8 @@ export interface ParallelDriveOptions {
   readonly elapsedMs: (state: RunState) => number;
   /** Between scheduling rounds: wait out a pause, pass on steering; a decision when a person said stop. */
   readonly honourControls: () => Promise<StopDecision | undefined>;
+  /** Where attempts run (default: on this machine). */
+  readonly transport?: TaskTransport;
 }
 
 type Finished =
@@ -164,7 +167,10 @@ async function parallelContext(loop: LoopContext): Promise<ParallelContext> {
 
 async function coordinate(context: ParallelContext, options: ParallelDriveOptions): Promise<StopDecision> {
   const { loop } = context;
-  if (orderedTasks(parallelState(context)).length > 0) await reconcileAfterCrash(context);
+  const transport = options.transport ?? localTransport;
+  if (orderedTasks(parallelState(context)).length > 0) {
+    await reconcileAfterCrash(context, transport.resumeAttempt !== undefined);
+  }
   const passingOracles = await passingOraclesAtTip(context);
   if (parallelState(context).revision === 0) await planTasks(context);
 
@@ -189,11 +195,16 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
     if (why !== undefined) loop.emit({ type: 'task.abandoned', task: task.spec.id, reason: why });
   };
 
-  const startAttempt = (task: TaskState, worker: number, base: string): void => {
+  const startAttempt = (task: TaskState, worker: number, base: string | null): void => {
     const id = task.spec.id;
+    const { resumeAttempt } = transport;
+    const attempt =
+      base === null && resumeAttempt !== undefined
+        ? resumeAttempt(context, task)
+        : transport.runAttempt(context, task, worker, base ?? '');
     inflight.set(
       `attempt:${id}`,
-      runTaskAttempt(context, task, worker, base).then(
+      attempt.then(
         (outcome): Finished => ({ kind: 'attempt', task: id, worker, outcome }),
         (error: unknown): Finished => ({
           kind: 'attempt',
@@ -219,6 +230,13 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
       ),
     );
   };
+
+  // Attempts a previous coordinator started and the transport can wait for again (queued jobs).
+  for (const task of orderedTasks(parallelState(context))) {
+    if (task.status !== 'running') continue;
+    const slot = freeWorkers.indexOf(task.worker ?? 0);
+    startAttempt(task, slot >= 0 ? (freeWorkers.splice(slot, 1)[0] ?? 1) : (freeWorkers.shift() ?? 1), null);
+  }
 
   let failure: Error | undefined;
   for (;;) {

@@ -43,10 +43,11 @@ export async function returnAttempt(
 /**
  * After a coordinator crash: the log says which attempts were under way and which waited to merge.
  * Worktrees are rebuilt from scratch (their work is on branches), attempts that were running go back to
- * the queue (their partial work kept under a ref), an attempt that landed just before the crash is
+ * the queue (their partial work kept under a ref) unless they run elsewhere and outlive the coordinator
+ * (queued to remote workers: the coordinator waits for them again), an attempt that landed just before the crash is
  * recorded as merged, and whatever the dead harness left uncommitted in the checkout is set aside.
  */
-export async function reconcileAfterCrash(context: ParallelContext): Promise<void> {
+export async function reconcileAfterCrash(context: ParallelContext, attemptsOutlive: boolean): Promise<void> {
   const { loop } = context;
   await removeRunWorktrees(loop.workspace, loop.runId);
   // A half-written FEATURES.json or an unvalidated TASKS.json is the dead harness's: back to the commit.
@@ -64,7 +65,7 @@ export async function reconcileAfterCrash(context: ParallelContext): Promise<voi
     loop.emit({ type: 'tree.polluted', iteration: 0, paths: leftovers, stash });
   }
   for (const task of orderedTasks(parallelState(context))) {
-    if (task.status === 'running') {
+    if (task.status === 'running' && !attemptsOutlive) {
       await returnAttempt(
         context,
         task,

@@ -139,6 +139,14 @@ export function planAttempt(context: ParallelContext, task: TaskState, base: str
   };
 }
 
+/** The attempt's evidence folder, with the prompt it was given. */
+export function recordPlan(context: ParallelContext, plan: AttemptPlan): string {
+  const dir = attemptDir(context, plan.task, plan.attempt);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'prompt.md'), plan.prompt);
+  return dir;
+}
+
 export interface ExecuteInput {
   readonly plan: AttemptPlan;
   /** A fresh checkout of `plan.base`, on the task's branch. */
@@ -252,9 +260,7 @@ export async function runTaskAttempt(
   const plan = planAttempt(context, task, base);
   const branch = taskBranch(loop.runId, plan.task);
   const worktree = join(runWorktreesDir(loop.workspace, loop.runId), plan.task);
-  const dir = attemptDir(context, plan.task, plan.attempt);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'prompt.md'), plan.prompt);
+  const dir = recordPlan(context, plan);
   await context.repository.run(() => addTaskWorktree(loop.workspace, worktree, branch, base));
   loop.emit({ type: 'task.started', task: plan.task, attempt: plan.attempt, worker, branch, base, worktree });
   try {

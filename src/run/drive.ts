@@ -3,6 +3,7 @@ import { runGit } from '../git/git.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
 import { driveParallel } from '../parallel/coordinator.ts';
+import type { TaskTransport } from '../parallel/transport.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { firstStop, stopConditionsFor, type StopDecision } from '../loop/stop-conditions.ts';
 import type { RunState } from '../log/reducer.ts';
@@ -13,6 +14,8 @@ export interface DriveOptions {
   readonly abort: AbortController;
   /** How long to wait between looks at the control files while paused. */
   readonly pollMs?: number;
+  /** Where a parallel run's attempts run (default: on this machine). */
+  readonly transport?: TaskTransport;
 }
 
 /** Wall-clock time the run has been active: crashes, stops and pauses do not count. */
@@ -138,6 +141,7 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
         abort: options.abort,
         elapsedMs: (state) => activeElapsedMs(state, context.now()),
         honourControls: () => honourControls(context, options),
+        ...(options.transport === undefined ? {} : { transport: options.transport }),
       });
       // A stop request that arrived while the workers drained is answered by this stop.
       clearStop(context.workspace);
