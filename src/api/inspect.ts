@@ -80,8 +80,41 @@ export interface IterationEvidence {
   readonly checks: readonly { readonly file: string; readonly output: string }[];
 }
 
-function readIfExists(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+/** A file's text, or its last `maxChars` when it is longer (transcripts can be large). */
+function readIfExists(path: string, maxChars = Number.POSITIVE_INFINITY): string {
+  if (!existsSync(path)) return '';
+  const text = readFileSync(path, 'utf8');
+  return text.length <= maxChars
+    ? text
+    : `… (${text.length - maxChars} characters before)\n${text.slice(-maxChars)}`;
+}
+
+/** The evidence files of one iteration whose summary is known (each capped at `maxChars`). */
+export function iterationEvidence(
+  workspace: string,
+  runId: string,
+  summary: IterationSummary,
+  maxChars = Number.POSITIVE_INFINITY,
+): IterationEvidence {
+  const directory = iterationDir(workspace, runId, summary.iteration);
+  const checksDir = join(directory, 'checks');
+  const checks = existsSync(checksDir)
+    ? readdirSync(checksDir)
+        .sort()
+        .map((file) => ({ file, output: readIfExists(join(checksDir, file), maxChars) }))
+    : [];
+  const judgeText = readIfExists(join(directory, 'judge.json'));
+  return {
+    runId,
+    summary,
+    directory,
+    prompt: readIfExists(join(directory, 'prompt.md'), maxChars),
+    transcript: readIfExists(join(directory, 'transcript.log'), maxChars),
+    handoff: readIfExists(join(directory, 'handoff.md'), maxChars),
+    diff: readIfExists(join(directory, 'diff.patch'), maxChars),
+    judge: judgeText === '' ? null : (JSON.parse(judgeText) as unknown),
+    checks,
+  };
 }
 
 /** Everything the harness kept about one iteration. */
@@ -95,23 +128,5 @@ export function showIteration(workspace: string, iteration: number, runId?: stri
       exitCode: exitCodes.usage,
     });
   }
-  const directory = iterationDir(workspace, record.runId, iteration);
-  const checksDir = join(directory, 'checks');
-  const checks = existsSync(checksDir)
-    ? readdirSync(checksDir)
-        .sort()
-        .map((file) => ({ file, output: readFileSync(join(checksDir, file), 'utf8') }))
-    : [];
-  const judgeText = readIfExists(join(directory, 'judge.json'));
-  return {
-    runId: record.runId,
-    summary,
-    directory,
-    prompt: readIfExists(join(directory, 'prompt.md')),
-    transcript: readIfExists(join(directory, 'transcript.log')),
-    handoff: readIfExists(join(directory, 'handoff.md')),
-    diff: readIfExists(join(directory, 'diff.patch')),
-    judge: judgeText === '' ? null : (JSON.parse(judgeText) as unknown),
-    checks,
-  };
+  return iterationEvidence(workspace, record.runId, summary);
 }

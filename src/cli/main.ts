@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { runInit } from '../api/init.ts';
 import { createCommandAgent } from '../agents/command-agent.ts';
@@ -9,7 +9,8 @@ import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations } from '../log/reducer.ts';
-import { registerControlCommands } from './control-commands.ts';
+import { registerControlCommands, workspaceOption } from './control-commands.ts';
+import { startDashboard } from '../dashboard/server.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
@@ -22,10 +23,6 @@ const processOutput: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
 };
-
-function workspaceOption(): Option {
-  return new Option('-C, --workspace <dir>', 'the workspace (default: the current directory)').default('.');
-}
 
 function eventPrinter(json: boolean, output: Output): (event: RunEvent) => void {
   return (event) => {
@@ -206,6 +203,40 @@ export function createProgram(
       }
       const evidence = showIteration(resolve(flags.workspace), iteration, flags.run);
       output.out(flags.json === true ? JSON.stringify(evidence, null, 2) : formatIteration(evidence));
+    });
+
+  program
+    .command('dashboard')
+    .description(
+      'a local web page over the runs: timeline, features and evidence, budget burn; live while a run goes on',
+    )
+    .addOption(workspaceOption())
+    .option('--port <port>', 'the port (0: any free one)', '4477')
+    .option(
+      '--host <host>',
+      'the address to listen on (the page shows prompts and transcripts: keep it local)',
+      '127.0.0.1',
+    )
+    .action(async (flags: { workspace: string; port: string; host: string }) => {
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw new BatonError(`--port ${flags.port} is not a port`, {
+          code: 'USAGE',
+          fix: 'pass a number from 0 to 65535, e.g. --port 4477',
+          exitCode: exitCodes.usage,
+        });
+      }
+      const dashboard = await startDashboard({ workspace: resolve(flags.workspace), port, host: flags.host });
+      output.out(`baton dashboard: ${dashboard.url}  (Ctrl-C stops it)`);
+      await withInterrupts(
+        (signal) =>
+          new Promise<void>((done) => {
+            signal.addEventListener('abort', () => {
+              done();
+            });
+          }),
+      );
+      await dashboard.close();
     });
 
   program
