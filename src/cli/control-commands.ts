@@ -4,12 +4,13 @@ import { listCheckpoints, rollbackTo } from '../api/checkpoints.ts';
 import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../api/control.ts';
 import { explain, type Explanation } from '../api/explain.ts';
 import type { RunEvent } from '../log/events.ts';
+import type { RunState } from '../log/reducer.ts';
 
 export interface CommandIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly setExitCode: (code: number) => void;
-  readonly eventPrinter: (json: boolean) => (event: RunEvent) => void;
+  readonly eventPrinter: (json: boolean) => (event: RunEvent, state: RunState) => void;
   /** Run a long operation with SIGINT/SIGTERM wired to its abort signal. */
   readonly withInterrupts: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }

@@ -8,7 +8,8 @@ import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
-import { allIterations } from '../log/reducer.ts';
+import { allIterations, type RunState } from '../log/reducer.ts';
+import { createProgressReporter, type ProgressStream } from './progress.ts';
 import { registerControlCommands, workspaceOption } from './control-commands.ts';
 import { startDashboard } from '../dashboard/server.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
@@ -17,14 +18,19 @@ import { formatEvent, formatIteration, formatStatus, formatTimeline } from './fo
 interface Output {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** A terminal for live progress; absent (not a TTY, a test): plain lines. */
+  readonly terminal?: ProgressStream | undefined;
 }
 
 const processOutput: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  terminal: process.stdout.isTTY ? process.stdout : undefined,
 };
 
-function eventPrinter(json: boolean, output: Output): (event: RunEvent) => void {
+/** How a run is shown: JSON lines, a live status line on a terminal, or plain lines. */
+function eventPrinter(json: boolean, output: Output): (event: RunEvent, state: RunState) => void {
+  if (!json && output.terminal !== undefined) return createProgressReporter(output.terminal).onEvent;
   return (event) => {
     if (json) output.out(JSON.stringify(event));
     else {
