@@ -20,6 +20,9 @@ import { countPassing, readFeatureList } from '../workspace/features.ts';
 import { eventLogPath, harnessDirName, runDir } from '../workspace/paths.ts';
 import { readGoal } from '../workspace/spec.ts';
 import type { TaskTransport } from '../parallel/transport.ts';
+import { createNotifier } from '../observe/notify.ts';
+import { combineObservers, type RunObserver } from '../observe/observer.ts';
+import { createTelemetry } from '../observe/telemetry.ts';
 import { listRuns, readRun } from './inspect.ts';
 
 export interface RunLoopOptions {
@@ -145,6 +148,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   const now = options.now ?? (() => new Date());
   const runId = newRunId(now(), listRuns(workspace));
   const lock = acquireRunLock(workspace, runId);
+  const observers = observersFor(config, workspace, options);
   let log: EventLog | undefined;
   let context: LoopContext | undefined;
   try {
@@ -163,7 +167,7 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       planner: options.planner,
       env: options.env,
       now,
-      onEvent: options.onEvent,
+      onEvent: observers.onEvent,
     });
     emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers);
     context.emit({
@@ -176,7 +180,26 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
     await context?.sandbox.close();
     log?.close();
     lock.release();
+    await observers.close();
   }
+}
+
+/**
+ * The caller's reporter (its exceptions are the caller's to see), plus traces and notifications when
+ * baton.yaml asks for them (bystanders: their failures never stop the run).
+ */
+function observersFor(config: Config, workspace: string, options: RunLoopOptions): RunObserver {
+  const bystanders = combineObservers([
+    createTelemetry(config.telemetry),
+    createNotifier(config.notify, workspace, options.env ?? process.env),
+  ]);
+  return {
+    onEvent: (event, state) => {
+      options.onEvent?.(event, state);
+      bystanders.onEvent(event, state);
+    },
+    close: () => bystanders.close(),
+  };
 }
 
 async function driveToStop(
@@ -247,6 +270,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
   const now = options.now ?? (() => new Date());
   // The lock comes first: from here on no other harness writes this workspace or its log.
   const lock: RunLock = acquireRunLock(workspace, runId);
+  const observers = observersFor(config, workspace, options);
   let log: EventLog | undefined;
   let context: LoopContext | undefined;
   try {
@@ -281,7 +305,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
       planner: options.planner,
       env: options.env,
       now,
-      onEvent: options.onEvent,
+      onEvent: observers.onEvent,
     });
     const why =
       state.status === 'running'
@@ -309,5 +333,6 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     await context?.sandbox.close();
     log?.close();
     lock.release();
+    await observers.close();
   }
 }

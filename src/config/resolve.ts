@@ -48,6 +48,17 @@ export interface Config {
   readonly guards: GuardsConfig;
   readonly sandbox: SandboxSettings;
   readonly parallel: ParallelConfig;
+  readonly telemetry: {
+    readonly otlpEndpoint: string | undefined;
+    readonly serviceName: string;
+    readonly headers: Readonly<Record<string, string>>;
+  };
+  readonly notify: {
+    readonly on: readonly ('stop' | 'park' | 'question')[];
+    readonly command: CommandLine | undefined;
+    readonly webhook: string | undefined;
+    readonly timeoutMs: number;
+  };
 }
 
 export interface ParallelConfig {
@@ -130,6 +141,17 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     planner: resolveAgent(parsed.planner),
     fallbackAgent: resolveAgent(parsed.fallbackAgent),
     guards: parsed.guards,
+    telemetry: {
+      otlpEndpoint: parsed.telemetry.otlpEndpoint,
+      serviceName: parsed.telemetry.serviceName,
+      headers: parsed.telemetry.headers,
+    },
+    notify: {
+      on: parsed.notify.on,
+      command: parsed.notify.command,
+      webhook: parsed.notify.webhook,
+      timeoutMs: toMs(parsed.notify.timeout),
+    },
     parallel: {
       ...parsed.parallel,
       workers: parsed.parallel.workers,
