@@ -22,6 +22,8 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  agent    ${event.agent} started${event.pid === null ? '' : ` (pid ${event.pid})`}`;
     case 'agent.ended':
       return `  agent    ${event.status} in ${formatDurationMs(event.durationMs)}${event.finalMessage.trim() === '' ? '' : `: "${head(firstLine(event.finalMessage), 110)}"`}${event.claimedDone ? '\n  claim    the worker says the goal is met' : ''}`;
+    case 'agent.rate-limited':
+      return `  wait     rate limited (${event.attempt}): ${head(event.message, 160)}; retrying the same iteration in ${formatDurationMs(event.waitMs)}`;
     case 'guard.fired':
       return `  guard    ${event.guard} (${event.action}): ${head(event.details.join('; '), 300)}`;
     case 'iteration.rolled-back':

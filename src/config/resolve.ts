@@ -13,7 +13,36 @@ export type AgentConfig =
       readonly timeoutMs: number;
       readonly env: Readonly<Record<string, string>>;
     }
-  | { readonly type: 'scripted'; readonly script: string; readonly timeoutMs: number };
+  | { readonly type: 'scripted'; readonly script: string; readonly timeoutMs: number }
+  | (CliAgentConfig & { readonly timeoutMs: number })
+  | BuiltinAgentConfig;
+
+/** baton.yaml's settings for an agent CLI (claude-code, codex, gemini, opencode). */
+export interface CliAgentConfig {
+  readonly type: 'claude-code' | 'codex' | 'gemini' | 'opencode';
+  readonly binary: string | undefined;
+  readonly model: string | undefined;
+  readonly maxTurns: number;
+  /** The model API (a gateway, a local model server, the fake server in tests). */
+  readonly baseUrl: string | undefined;
+  /** The harness variable holding the agent's API key (passed to the agent alone). */
+  readonly apiKeyEnv: string | undefined;
+  readonly allowedTools: readonly string[];
+  readonly extraArgs: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export interface BuiltinAgentConfig {
+  readonly type: 'builtin';
+  readonly provider: 'anthropic' | 'openai-compatible';
+  readonly model: string;
+  readonly baseUrl: string | undefined;
+  readonly apiKeyEnv: string | undefined;
+  readonly maxTurns: number;
+  readonly timeoutMs: number;
+}
 
 export interface OracleConfig {
   readonly name: string;
@@ -48,6 +77,11 @@ export interface Config {
   readonly guards: GuardsConfig;
   readonly sandbox: SandboxSettings;
   readonly parallel: ParallelConfig;
+  readonly rateLimits: {
+    readonly retries: number;
+    readonly initialBackoffMs: number;
+    readonly maxBackoffMs: number;
+  };
   readonly telemetry: {
     readonly otlpEndpoint: string | undefined;
     readonly serviceName: string;
@@ -102,15 +136,42 @@ type WrittenAgent = NonNullable<ParsedConfig['agent']>;
 
 function resolveAgent(agent: WrittenAgent | undefined): AgentConfig | undefined {
   if (agent === undefined) return undefined;
-  return agent.type === 'command'
-    ? {
+  switch (agent.type) {
+    case 'command':
+      return {
         type: 'command',
         command: agent.command,
         prompt: agent.prompt,
         timeoutMs: toMs(agent.timeout),
         env: agent.env,
-      }
-    : { type: 'scripted', script: agent.script, timeoutMs: toMs(agent.timeout) };
+      };
+    case 'scripted':
+      return { type: 'scripted', script: agent.script, timeoutMs: toMs(agent.timeout) };
+    case 'builtin':
+      return {
+        type: 'builtin',
+        provider: agent.provider,
+        model: agent.model,
+        baseUrl: agent.baseUrl,
+        apiKeyEnv: agent.apiKeyEnv,
+        maxTurns: agent.maxTurns,
+        timeoutMs: toMs(agent.timeout),
+      };
+    default:
+      return {
+        type: agent.type,
+        binary: agent.binary,
+        model: agent.model,
+        maxTurns: agent.maxTurns,
+        baseUrl: agent.baseUrl,
+        apiKeyEnv: agent.apiKeyEnv,
+        allowedTools: agent.allowedTools,
+        extraArgs: agent.extraArgs,
+        env: agent.env,
+        timeoutMs: toMs(agent.timeout),
+        idleTimeoutMs: toMs(agent.idleTimeout),
+      };
+  }
 }
 
 export function resolveConfig(parsed: ParsedConfig): Config {
@@ -141,6 +202,11 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     planner: resolveAgent(parsed.planner),
     fallbackAgent: resolveAgent(parsed.fallbackAgent),
     guards: parsed.guards,
+    rateLimits: {
+      retries: parsed.rateLimits.retries,
+      initialBackoffMs: toMs(parsed.rateLimits.initialBackoff),
+      maxBackoffMs: toMs(parsed.rateLimits.maxBackoff),
+    },
     telemetry: {
       otlpEndpoint: parsed.telemetry.otlpEndpoint,
       serviceName: parsed.telemetry.serviceName,

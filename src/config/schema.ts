@@ -70,7 +70,58 @@ const scriptedAgent = z.strictObject({
   timeout: duration.default('5m'),
 });
 
-export const agentSchema = z.discriminatedUnion('type', [commandAgent, scriptedAgent]);
+const cliAgentFields = {
+  binary: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The CLI (default: its usual name on PATH, or the one baton bundles).'),
+  model: z.string().min(1).optional(),
+  maxTurns: z.number().int().positive().default(40).describe('Model turns one session may take.'),
+  baseUrl: z.url().optional().describe('The model API endpoint (a gateway or a local model server).'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+    .optional()
+    .describe("The harness's variable holding the API key; only this agent gets it."),
+  extraArgs: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  timeout: duration.default('30m'),
+  idleTimeout: duration.default('10m').describe('End a session that prints nothing for this long.'),
+};
+
+const cliAgent = (type: 'claude-code' | 'codex' | 'gemini' | 'opencode', tools: readonly string[]) =>
+  z.strictObject({
+    type: z.literal(type),
+    ...cliAgentFields,
+    allowedTools: z
+      .array(z.string())
+      .default([...tools])
+      .describe('Tools the agent may use without asking.'),
+  });
+
+const builtinAgent = z.strictObject({
+  type: z.literal('builtin'),
+  provider: z.enum(['anthropic', 'openai-compatible']),
+  model: z.string().min(1),
+  baseUrl: z.url().optional().describe('e.g. http://127.0.0.1:11434/v1 for Ollama, or a gateway.'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
+  maxTurns: z.number().int().positive().default(30),
+  timeout: duration.default('30m'),
+});
+
+export const agentSchema = z.discriminatedUnion('type', [
+  commandAgent,
+  scriptedAgent,
+  cliAgent('claude-code', ['Bash', 'Read', 'Edit', 'Write']),
+  cliAgent('codex', []),
+  cliAgent('gemini', []),
+  cliAgent('opencode', []),
+  builtinAgent,
+]);
 
 const oracle = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected a name of letters, digits, - and _'),
@@ -168,6 +219,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Least privilege for workers and for the checks that run their code.'),
+  rateLimits: z
+    .strictObject({
+      retries: z
+        .number()
+        .int()
+        .min(0)
+        .default(8)
+        .describe('Rate-limited sessions retried per iteration before the run stops.'),
+      initialBackoff: duration.default('30s'),
+      maxBackoff: duration.default('15m'),
+    })
+    .prefault({})
+    .describe(
+      'A 429 or a usage limit pauses and retries the same iteration (not a failed one), backing off.',
+    ),
   telemetry: z
     .strictObject({
       otlpEndpoint: z

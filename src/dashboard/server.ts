@@ -164,8 +164,9 @@ export function createDashboardApp(options: DashboardOptions): Hono {
     const summary = Number.isInteger(n)
       ? allIterations(index.state).find((entry) => entry.iteration === n)
       : undefined;
-    if (summary === undefined)
-      {return c.json({ error: `run ${runId} has no iteration ${c.req.param('n')}` }, 404);}
+    if (summary === undefined) {
+      return c.json({ error: `run ${runId} has no iteration ${c.req.param('n')}` }, 404);
+    }
     return c.json(iterationEvidence(workspace, runId, summary, evidenceChars));
   });
   app.get('/api/runs/:run/stream', (c) => {

@@ -126,6 +126,16 @@ export type RunEvent = EventBase &
         readonly finalMessage: string;
       }
     | {
+        readonly type: 'agent.rate-limited';
+        readonly iteration: number;
+        /** Rate-limited sessions so far in this iteration. */
+        readonly attempt: number;
+        readonly message: string;
+        readonly waitMs: number;
+        /** Where the session's partial work was kept before the retry. */
+        readonly savedAs: string | null;
+      }
+    | {
         readonly type: 'guard.fired';
         readonly iteration: number;
         readonly guard: GuardName;
@@ -328,6 +338,7 @@ export const runEventTypes: readonly RunEventType[] = [
   'smoke.ended',
   'agent.started',
   'agent.ended',
+  'agent.rate-limited',
   'guard.fired',
   'iteration.rolled-back',
   'plan.refreshed',

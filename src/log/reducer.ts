@@ -95,6 +95,8 @@ export interface RunState {
   readonly sandbox: { readonly backend: 'bwrap' | 'none'; readonly warning: string | null } | null;
   /** Planner, workers and merge queue (null: the serial loop). */
   readonly parallel: ParallelState | null;
+  /** Sessions that ended on a rate limit and were retried (not failed iterations). */
+  readonly rateLimitWaits: number;
 }
 
 export { emptyUsage };
@@ -134,6 +136,7 @@ export const initialRunState: RunState = {
   lastIteration: 0,
   sandbox: null,
   parallel: null,
+  rateLimitWaits: 0,
 };
 
 function failedNames(checks: readonly CheckResult[]): string[] {
@@ -392,6 +395,8 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
           },
         ),
       );
+    case 'agent.rate-limited':
+      return { ...next, rateLimitWaits: next.rateLimitWaits + 1 };
     case 'tasks.planned':
     case 'plan.refused':
     case 'task.started':

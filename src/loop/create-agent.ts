@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
 import { createCommandAgent } from '../agents/command-agent.ts';
+import { createCliAgent } from '../agents/cli-agents.ts';
+import { createBuiltinAgent } from '../agents/builtin/builtin-agent.ts';
 import type { AgentConfig } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { scriptedAgentMainPath } from '../testing/scripted-agent-session.ts';
@@ -17,6 +19,8 @@ export function createAgentFromConfig(config: AgentConfig, workspace: string, sa
       ...(sandbox === undefined ? {} : { sandbox }),
     });
   }
+  if (config.type === 'builtin') return createBuiltinAgent(config, sandbox);
+  if (config.type !== 'scripted') return createCliAgent(config, sandbox);
   const script = resolve(workspace, config.script);
   if (!existsSync(script)) {
     throw new BatonError(`the scripted agent's script ${script} does not exist`, {

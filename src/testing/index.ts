@@ -7,3 +7,12 @@ export { runScriptedSession, scriptedAgentMainPath, conditionHolds } from './scr
 export { createScriptedAgent } from './scripted-agent.ts';
 export { createFunctionAgent, type AgentFunction } from './function-agent.ts';
 export { taskPlan, type TaskPlanEntry } from './task-plan.ts';
+export {
+  startFakeModelServer,
+  fakeModelScriptSchema,
+  type FakeModelServer,
+  type FakeModelServerOptions,
+  type FakeModelScript,
+  type FakeModelScriptInput,
+  type RecordedRequest,
+} from './fake-model/index.ts';

@@ -19,12 +19,23 @@ export interface RunProcessOptions {
   readonly killGraceMs?: number;
   /** Called with the pid as soon as the child is started (recorded so a later harness can reap it). */
   readonly onStart?: (pid: number) => void;
+  /** Called with each chunk of stdout as it arrives (stream parsers). */
+  readonly onStdout?: (text: string) => void;
+  /** End the process group when it has printed nothing for this long (a hung stream). */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Ends the process group without counting as an abort: the caller has what it needs (an agent that
+   * printed its final event and then lingers).
+   */
+  readonly finish?: AbortSignal;
 }
 
 export interface ProcessResult {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly timedOut: boolean;
+  /** It printed nothing for idleTimeoutMs and was ended. */
+  readonly idle: boolean;
   readonly aborted: boolean;
   readonly durationMs: number;
   /** The last `keepOutputChars` characters of stdout and stderr interleaved. */
@@ -67,6 +78,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
     let output = '';
     let stdout = '';
     let timedOut = false;
+    let idle = false;
     let aborted = false;
     let settled = false;
     let sink: WriteStream | undefined;
@@ -102,12 +114,27 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
     };
     if (options.signal?.aborted === true) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    options.finish?.addEventListener('abort', terminate, { once: true });
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      if (options.idleTimeoutMs === undefined) return;
+      if (idleTimer !== undefined) clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        idle = true;
+        terminate();
+      }, options.idleTimeoutMs);
+    };
+    armIdle();
 
     const onData = (isStdout: boolean) => (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       output = appendBounded(output, text, keep);
-      if (isStdout) stdout = appendBounded(stdout, text, keep);
+      if (isStdout) {
+        stdout = appendBounded(stdout, text, keep);
+        options.onStdout?.(text);
+      }
       sink?.write(chunk);
+      armIdle();
     };
     child.stdout.on('data', onData(true));
     child.stderr.on('data', onData(false));
@@ -122,7 +149,9 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
       settled = true;
       if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
       if (killTimer !== undefined) clearTimeout(killTimer);
+      if (idleTimer !== undefined) clearTimeout(idleTimer);
       options.signal?.removeEventListener('abort', onAbort);
+      options.finish?.removeEventListener('abort', terminate);
       // Kill whatever the command left behind in its group, and wait until it is really gone, so
       // that nothing it started can still write to the workspace once we return.
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
@@ -131,6 +160,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
         exitCode,
         signal,
         timedOut,
+        idle,
         aborted,
         durationMs: performance.now() - started,
         output,
@@ -164,12 +194,19 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
 }
 
 export function processSucceeded(result: ProcessResult): boolean {
-  return result.exitCode === 0 && !result.timedOut && !result.aborted && result.spawnError === undefined;
+  return (
+    result.exitCode === 0 &&
+    !result.timedOut &&
+    !result.idle &&
+    !result.aborted &&
+    result.spawnError === undefined
+  );
 }
 
 export function describeProcessEnd(result: ProcessResult): string {
   if (result.spawnError !== undefined) return `could not start: ${result.spawnError}`;
   if (result.timedOut) return 'timed out (process group killed)';
+  if (result.idle) return 'printed nothing for too long (process group killed)';
   if (result.aborted) return 'aborted';
   if (result.signal !== null) return `killed by ${result.signal}`;
   return `exit ${result.exitCode ?? '?'}`;
