@@ -77,6 +77,10 @@ export interface Config {
   readonly guards: GuardsConfig;
   readonly sandbox: SandboxSettings;
   readonly parallel: ParallelConfig;
+  readonly judge: {
+    readonly model: Pick<BuiltinAgentConfig, 'provider' | 'model' | 'baseUrl' | 'apiKeyEnv'> | undefined;
+    readonly condition: string | undefined;
+  };
   readonly rateLimits: {
     readonly retries: number;
     readonly initialBackoffMs: number;
@@ -202,6 +206,18 @@ export function resolveConfig(parsed: ParsedConfig): Config {
     planner: resolveAgent(parsed.planner),
     fallbackAgent: resolveAgent(parsed.fallbackAgent),
     guards: parsed.guards,
+    judge: {
+      model:
+        parsed.judge.model === undefined
+          ? undefined
+          : {
+              provider: parsed.judge.model.provider,
+              model: parsed.judge.model.model,
+              baseUrl: parsed.judge.model.baseUrl,
+              apiKeyEnv: parsed.judge.model.apiKeyEnv,
+            },
+      condition: parsed.judge.condition,
+    },
     rateLimits: {
       retries: parsed.rateLimits.retries,
       initialBackoffMs: toMs(parsed.rateLimits.initialBackoff),

@@ -219,6 +219,31 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Least privilege for workers and for the checks that run their code.'),
+  judge: z
+    .strictObject({
+      model: z
+        .strictObject({
+          provider: z.enum(['anthropic', 'openai-compatible']),
+          model: z.string().min(1),
+          baseUrl: z.url().optional(),
+          apiKeyEnv: z
+            .string()
+            .regex(/^[A-Z_][A-Z0-9_]*$/)
+            .optional(),
+        })
+        .optional()
+        .describe(
+          'A model that judges the evidence against the condition; it can veto "done", never grant it.',
+        ),
+      condition: z
+        .string()
+        .optional()
+        .describe(
+          'The crisp condition the model judges (default: the goal in SPEC.md, every feature passing).',
+        ),
+    })
+    .prefault({})
+    .describe('The deterministic judge always decides first; an optional model judge adds a second opinion.'),
   rateLimits: z
     .strictObject({
       retries: z

@@ -61,6 +61,11 @@ export interface Verdict {
   /** One paragraph a person (and the next worker) can act on. */
   readonly reason: string;
   readonly failing: readonly string[];
+  /** The model judge's opinion, when baton.yaml configures one (an error when it could not be asked). */
+  readonly model?:
+    | { readonly met: boolean; readonly reason: string; readonly next: string }
+    | { readonly error: string }
+    | undefined;
 }
 
 /** One task of a parallel run's plan, as the planner wrote it and the harness accepted it. */

@@ -2,7 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { claimsDone } from '../agents/agent.ts';
 import { BatonError } from '../errors.ts';
-import { changedPaths, commitAll, diffBetween, headCommit, stashAll, untrackedPaths } from '../git/git.ts';
+import {
+  changedPaths,
+  commitAll,
+  diffBetween,
+  headCommit,
+  runGit,
+  stashAll,
+  untrackedPaths,
+} from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import { readFeatureList, type FeatureList } from '../workspace/features.ts';
 import { iterationDir } from '../workspace/paths.ts';
@@ -11,6 +19,7 @@ import { runCheck } from './checks.ts';
 import type { LoopContext } from './context.ts';
 import { escalateAndReplan } from './escalate.ts';
 import { judge } from './judge.ts';
+import { askModelJudge, combineVerdicts } from './model-judge.ts';
 import { guardWorkerChanges } from './post-work-guards.ts';
 import { buildPrompt } from './prompt.ts';
 import { recordIteration } from './record.ts';
@@ -217,7 +226,7 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
 
   // Judge: deterministic, from the harness's own evidence.
   const featuresNow = restoredCheckpoint ? currentFeatures(context) : features;
-  const verdict = judge({
+  const deterministic = judge({
     done: context.config.done,
     checks,
     featureIds: featuresNow.features.map((feature) => feature.id),
@@ -225,6 +234,31 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
     pollutedPaths: polluted,
     refusals,
   });
+  // An optional model judge gives a second opinion on the same evidence; it can veto done, never grant it.
+  const judgeModel = context.config.judge.model;
+  const verdict =
+    judgeModel === undefined
+      ? deterministic
+      : combineVerdicts(
+          deterministic,
+          await askModelJudge(
+            judgeModel,
+            {
+              goal: context.state.goal,
+              condition: context.config.judge.condition,
+              checks,
+              features: featuresNow.features,
+              diffStat:
+                headBefore === verifiedCommit
+                  ? ''
+                  : (await runGit(context.workspace, ['diff', '--stat', headBefore, verifiedCommit], true))
+                      .stdout,
+              handoff: session.finalMessage,
+            },
+            context.env,
+            context.signal,
+          ),
+        );
   context.emit({ type: 'judge.ended', iteration, verdict });
   writeFileSync(join(dir, 'judge.json'), `${JSON.stringify(verdict, null, 2)}\n`);
   writeFileSync(

@@ -97,8 +97,9 @@ export async function startWorkerSession(
       },
     });
     const limit = result.rateLimit;
-    if (limit === undefined || attempt > context.config.rateLimits.retries || context.signal.aborted)
+    if (limit === undefined || attempt > context.config.rateLimits.retries || context.signal.aborted) {
       return result;
+    }
     const savedAs = await saveAndReset(
       context.workspace,
       `refs/baton/rate-limited/${context.runId}/${iteration}-${attempt}`,

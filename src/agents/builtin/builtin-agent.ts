@@ -9,6 +9,9 @@ import { costOf } from '../prices.ts';
 import { rateLimitPattern } from '../parsers/parser.ts';
 import { codingTools } from './tools.ts';
 
+// The SDK's warnings would land in the middle of a run's output; the transcript keeps what matters.
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS ??= false;
+
 const system = `You are a coding agent working in a git repository, one session of a longer effort.
 Use the tools to look at the code, change it and run its checks. Keep changes small and focused on the
 task in the prompt. When you are done, answer with a short note of what you did and what is next.`;

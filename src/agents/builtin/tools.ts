@@ -115,8 +115,9 @@ export function codingTools(context: ToolContext) {
         const full = confine(context, path, true);
         const text = readFileSync(full, 'utf8');
         const count = text.split(find).length - 1;
-        if (count !== 1)
+        if (count !== 1) {
           throw new Error(`${path} has ${count} occurrences of the text to find; make it unique`);
+        }
         writeFileSync(
           full,
           text.replace(find, () => replace),
@@ -147,8 +148,9 @@ export function codingTools(context: ToolContext) {
         for (const file of files) {
           const lines = readFileSync(join(context.cwd, file), 'utf8').split('\n');
           lines.forEach((line, index) => {
-            if (hits.length < 200 && expression.test(line))
+            if (hits.length < 200 && expression.test(line)) {
               hits.push(`${file}:${index + 1}: ${line.slice(0, 300)}`);
+            }
           });
         }
         return hits.join('\n') || 'no match';

@@ -42,8 +42,9 @@ export function createClaudeParser(model: string | undefined): StreamParser {
             .map((block) => str(field(block, 'text')) ?? '');
           if (texts.length > 0) lastText = texts.join('\n');
         }
-        if (event.error === 'rate_limit' || num(event.api_error_status) === 429)
+        if (event.error === 'rate_limit' || num(event.api_error_status) === 429) {
           rateLimited = lastText || 'rate limited';
+        }
       }
       if (event.type === 'rate_limit_event' && field(event, 'rate_limit_info', 'status') === 'rejected') {
         rateLimited = 'usage limit reached';

@@ -37,8 +37,9 @@ export function createCodexParser(model: string): StreamParser {
           turns += 1;
           break;
         case 'item.completed':
-          if (field(event, 'item', 'type') === 'agent_message')
+          if (field(event, 'item', 'type') === 'agent_message') {
             lastMessage = str(field(event, 'item', 'text')) ?? lastMessage;
+          }
           break;
         case 'turn.completed':
           usage = (field(event, 'usage') as Record<string, unknown> | undefined) ?? {};

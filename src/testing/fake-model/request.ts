@@ -114,7 +114,7 @@ function normalizeChat(body: Json): NormalizedRequest {
       .filter((message) => message.role === 'tool')
       .map((message) => contentText(message.content)),
     tools: array(body.tools).map((tool) => text(record(record(tool).function).name)),
-    structuredOutput: record(body.response_format).type === 'json_schema',
+    structuredOutput: ['json_schema', 'json_object'].includes(text(record(body.response_format).type)),
     includeUsage: record(body.stream_options).include_usage === true,
   };
 }
