@@ -12,6 +12,9 @@ import { allIterations, type RunState } from '../log/reducer.ts';
 import { createProgressReporter, type ProgressStream } from './progress.ts';
 import { registerControlCommands, workspaceOption } from './control-commands.ts';
 import { startDashboard } from '../dashboard/server.ts';
+import { runClaudeStopHook } from '../api/claude-hook.ts';
+import { startFakeModelServer } from '../testing/fake-model/server.ts';
+import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
@@ -209,6 +212,57 @@ export function createProgram(
       }
       const evidence = showIteration(resolve(flags.workspace), iteration, flags.run);
       output.out(flags.json === true ? JSON.stringify(evidence, null, 2) : formatIteration(evidence));
+    });
+
+  program
+    .command('hook')
+    .description('hooks for agent CLIs; `baton hook claude-stop` is a Claude Code Stop hook')
+    .argument('<name>', 'claude-stop')
+    .addOption(workspaceOption().default(undefined))
+    .option('--cap <n>', 'blocks per Claude session before it may stop anyway', '5')
+    .action(async (name: string, flags: { workspace?: string; cap: string }) => {
+      if (name !== 'claude-stop') {
+        throw new BatonError(`there is no hook ${name}`, {
+          code: 'USAGE',
+          fix: 'use `baton hook claude-stop`',
+          exitCode: exitCodes.usage,
+        });
+      }
+      const answer = await runClaudeStopHook({
+        input: readFileSync(0, 'utf8'),
+        cap: Number(flags.cap),
+        ...(flags.workspace === undefined ? {} : { workspace: resolve(flags.workspace) }),
+      });
+      if (answer.stdout !== '') output.out(answer.stdout);
+    });
+
+  program
+    .command('fake-model-server')
+    .description(
+      'a scripted model API on 127.0.0.1 (Anthropic Messages, OpenAI Responses and Chat Completions) to test agents offline',
+    )
+    .requiredOption(
+      '--script <file>',
+      'the script: JSON rules matched on request content (see docs/agents.md)',
+    )
+    .option('--port <port>', 'the port (0: any free one)', '0')
+    .action(async (flags: { script: string; port: string }) => {
+      const server = await startFakeModelServer({
+        script: JSON.parse(readFileSync(resolve(flags.script), 'utf8')) as FakeModelScriptInput,
+        port: Number(flags.port),
+      });
+      output.out(
+        `fake model server listening on ${server.url}  (Anthropic: ANTHROPIC_BASE_URL=${server.anthropicBaseUrl}; OpenAI: ${server.openaiBaseUrl})`,
+      );
+      await withInterrupts(
+        (signal) =>
+          new Promise<void>((done) => {
+            signal.addEventListener('abort', () => {
+              done();
+            });
+          }),
+      );
+      await server.close();
     });
 
   program
