@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -245,6 +245,49 @@ describe('real agents against the fake model server', () => {
       },
     );
   });
+
+  it.each([
+    [
+      'budgets:\n  iterations: 5\n  perIteration:\n    tokens: 50000\n',
+      'budget-iteration',
+      /ran away: \d+ tokens/,
+    ],
+    [
+      'budgets:\n  iterations: 5\n  costUsd: 0.5\n',
+      'budget-cost',
+      /cost budget spent: \$\d+\.\d\d of \$0\.50/,
+    ],
+  ] as const)(
+    'token and cost budgets hold against the usage claude reports (%#)',
+    { timeout: 60_000 },
+    async (budgetYaml, reason, message) => {
+      // A session that burns 120,000 input tokens per model call, and never finishes the feature.
+      const server = await fakeServer([
+        {
+          name: 'burn',
+          when: { hasToolResult: false },
+          reply: {
+            toolCalls: [{ name: 'Bash', input: { command: 'true', description: 'think' } }],
+            usage: { inputTokens: 120_000, outputTokens: 2_000 },
+          },
+        },
+        {
+          name: 'stop',
+          when: { hasToolResult: true },
+          reply: { text: 'Still working on it.', usage: { inputTokens: 120_000, outputTokens: 2_000 } },
+        },
+      ]);
+      const workspace = await workspaceFor(claudeYaml(server.url));
+      const yamlPath = join(workspace, 'baton.yaml');
+      const text = readFileSync(yamlPath, 'utf8').replace(/budgets:\n(?: {2}.*\n)+/, '');
+      writeFileSync(yamlPath, `${text}${budgetYaml}`);
+      git(workspace, 'commit', '-qam', 'budgets');
+      const result = await runLoop({ workspace });
+      expect(result.stop.reason).toBe(reason);
+      expect(result.stop.message).toMatch(message);
+      expect(result.state.usage.inputTokens).toBeGreaterThanOrEqual(240_000);
+    },
+  );
 
   it(
     '`baton run` with agent: claude-code in baton.yaml works end to end from the CLI',
