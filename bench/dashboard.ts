@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/chromium.ts';
 import { startDashboard } from '../src/dashboard/server.ts';
 import { EventLog } from '../src/log/event-log.ts';
 import type { CheckResult, NewRunEvent } from '../src/log/events.ts';
@@ -111,19 +111,7 @@ function writeLongRun(workspace: string, runId: string): number {
 
 async function main(): Promise<void> {
   const workspace = mkdtempSync(join(tmpdir(), 'baton-bench-dashboard-'));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const written = performance.now();
     const events = writeLongRun(workspace, '20261101T000000000Z-bench0');

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { sleep } from '../util/sleep.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
@@ -52,24 +53,6 @@ export function rateLimitWaitMs(
 ): number {
   const backoff = Math.min(limits.maxBackoffMs, limits.initialBackoffMs * 2 ** (attempt - 1));
   return Math.min(limits.maxBackoffMs, Math.max(backoff, retryAfterMs ?? 0));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { BatonError, describeError, exitCodes } from '../errors.ts';
+import { sleep } from '../util/sleep.ts';
 import { runGit } from '../git/git.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
@@ -31,21 +32,6 @@ function stoppedByPerson(by: string): StopDecision {
     message: `stopped by ${by}; \`baton resume\` continues where it left off`,
     exitCode: exitCodes.stopped,
   };
-}
-
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /**
