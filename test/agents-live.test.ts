@@ -211,6 +211,19 @@ describe('real agents against the fake model server', () => {
       expect(result.state.featuresPassing).toBe(0);
     });
 
+    it(
+      "a malformed stream ends the session as a failed iteration with the agent's message",
+      { timeout: 90_000 },
+      async () => {
+        const server = await fakeServer([{ name: 'cut', when: {}, reply: { fault: 'malformed' } }]);
+        const workspace = await workspaceFor(yaml(server.url));
+        const result = await runLoop({ workspace });
+        expect(agentEnds(workspace, result.runId)[0]?.status).toBe('failed');
+        expect(result.state.featuresPassing).toBe(0);
+        expect(result.stop.reason).toBe('budget-iterations');
+      },
+    );
+
     it('a model that never answers is ended by the silent-stream watchdog', { timeout: 90_000 }, async () => {
       const server = await fakeServer([{ name: 'hang', when: {}, reply: { fault: 'hang' } }]);
       const workspace = await workspaceFor(yaml(server.url, '  idleTimeout: 4s\n'));
