@@ -1,7 +1,10 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Agent } from '../src/agents/agent.ts';
 import { runLoop } from '../src/api/run.ts';
+import { emptyUsage } from '../src/log/usage.ts';
+import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { readEventLog } from '../src/log/event-log.ts';
 import type { RunEvent } from '../src/log/events.ts';
 import { foldEvents } from '../src/log/reducer.ts';
@@ -280,5 +283,64 @@ describe('parallel workers', () => {
     expect(abandoned[1]?.reason).toContain('depends on p');
     expect(ofType(events, 'task.started').some((event) => event.task === 's')).toBe(false);
     expect(result.state.passingFeatures.slice().sort()).toEqual(['Q', 'R']);
+  });
+
+  it('a rate-limited worker session waits and is asked again; the attempt is not a failure', async () => {
+    const workspace = await makeWorkspace({ features: [feature('F-a', 'test -f src/a.txt')] });
+    appendFileSync(
+      join(workspace, 'baton.yaml'),
+      'parallel:\n  workers: 1\n  taskAttempts: 1\n  replans: 0\nrateLimits:\n  initialBackoff: 50\n',
+    );
+    git(workspace, 'commit', '-qam', 'parallel, fast backoff');
+    let sessions = 0;
+    const worker: Agent = {
+      specificationVersion: 'agent-v1',
+      id: 'limited-once',
+      startSession(session) {
+        sessions += 1;
+        writeFileSync(session.transcriptPath, `session ${sessions}\n`);
+        const base = {
+          exitCode: 0,
+          durationMs: 1,
+          usage: emptyUsage,
+          transcriptPath: session.transcriptPath,
+        };
+        if (sessions === 1) {
+          writeFileSync(join(session.cwd, 'half-done.txt'), 'partial\n');
+          return Promise.resolve({
+            ...base,
+            status: 'failed',
+            exitCode: 1,
+            finalMessage: '',
+            error: '429',
+            rateLimit: { message: '429: slow down', retryAfterMs: 10 },
+          });
+        }
+        mkdirSync(join(session.cwd, 'src'), { recursive: true });
+        writeFileSync(join(session.cwd, 'src/a.txt'), 'a\n');
+        return Promise.resolve({
+          ...base,
+          status: 'completed',
+          finalMessage: 'wrote src/a.txt',
+          error: undefined,
+        });
+      },
+    };
+    const planner = createFunctionAgent(({ cwd }) => {
+      writeFileSync(
+        join(cwd, 'TASKS.json'),
+        JSON.stringify(taskPlan([{ id: 'a', features: ['F-a'], scope: ['src/**'] }])),
+      );
+      return 'planned';
+    });
+    const result = await runLoop({ workspace, agent: worker, planner });
+    expect(result.stop.reason).toBe('done');
+    expect(sessions).toBe(2);
+    const worked = ofType(eventsOf(workspace, result.runId), 'task.worked');
+    expect(worked).toHaveLength(1);
+    expect(worked[0]?.rateLimitWaits).toBe(1);
+    expect(result.state.rateLimitWaits).toBe(1);
+    // The rate-limited session's partial file did not land.
+    expect(existsSync(join(workspace, 'half-done.txt'))).toBe(false);
   });
 });

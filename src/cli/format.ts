@@ -71,7 +71,7 @@ export function formatEvent(event: RunEvent): string | undefined {
     case 'task.started':
       return `  task     ${event.task} attempt ${event.attempt} on worker ${event.worker} (from ${short(event.base)})`;
     case 'task.worked':
-      return `  task     ${event.task} worker ${event.worker} ${event.status} in ${formatDurationMs(event.durationMs)}${event.commit === null ? ', no changes' : `, ${short(event.commit)}`}`;
+      return `  task     ${event.task} worker ${event.worker} ${event.status} in ${formatDurationMs(event.durationMs)}${event.commit === null ? ', no changes' : `, ${short(event.commit)}`}${event.rateLimitWaits === undefined ? '' : ` (after ${plural(event.rateLimitWaits, 'rate-limit wait')})`}`;
     case 'task.returned':
       return `  task     ${event.task} attempt ${event.attempt} returned to the queue (${event.reason}): ${head(firstLine(event.diagnostics), 200)}`;
     case 'task.merged':

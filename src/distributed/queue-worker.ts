@@ -108,6 +108,7 @@ export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorke
           slot,
           signal: abort.signal,
           transcriptPath,
+          rateLimits: config.rateLimits,
         });
         const remoteRef =
           result.commit === null ? null : remoteAttemptRef(plan.runId, plan.task, plan.attempt);

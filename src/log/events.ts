@@ -292,6 +292,8 @@ export type RunEvent = EventBase &
         readonly durationMs: number;
         readonly usage: Usage;
         readonly finalMessage: string;
+        /** Sessions of this attempt that ended on a rate limit and were retried after a wait. */
+        readonly rateLimitWaits?: number;
       }
     | {
         readonly type: 'task.returned';

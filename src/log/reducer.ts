@@ -404,7 +404,14 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     case 'task.abandoned':
       return withParallel(next, event);
     case 'task.worked':
-      return withParallel({ ...next, usage: addUsage(next.usage, event.usage) }, event);
+      return withParallel(
+        {
+          ...next,
+          usage: addUsage(next.usage, event.usage),
+          rateLimitWaits: next.rateLimitWaits + (event.rateLimitWaits ?? 0),
+        },
+        event,
+      );
     case 'task.merged':
       return withParallel(
         { ...next, featuresPassing: event.passingFeatures.length, passingFeatures: event.passingFeatures },

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
-import { changedFiles, commitAll, diffBetween, listTree, unifiedDiff } from '../git/git.ts';
+import { changedFiles, commitAll, diffBetween, listTree, runGit, unifiedDiff } from '../git/git.ts';
+import type { Config } from '../config/resolve.ts';
+import { rateLimitWaitMs } from '../loop/session.ts';
+import { sleep } from '../util/sleep.ts';
 import { parseUnifiedDiff, reviewDiff } from '../guards/diff-review.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
@@ -113,6 +116,8 @@ export interface AttemptResult {
   readonly finalMessage: string;
   /** Set when the session did not complete: why, with the end of its transcript. */
   readonly failure: string | undefined;
+  /** Sessions that ended on a rate limit and were retried after a wait. */
+  readonly rateLimitWaits?: number;
 }
 
 export function planAttempt(context: ParallelContext, task: TaskState, base: string): AttemptPlan {
@@ -157,6 +162,8 @@ export interface ExecuteInput {
   readonly slot: number;
   readonly signal: AbortSignal;
   readonly transcriptPath: string;
+  /** A rate-limited session is retried here, after a backoff, instead of failing the attempt. */
+  readonly rateLimits: Config['rateLimits'];
 }
 
 /**
@@ -170,28 +177,19 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
   const scratch = join(sessionDir, 'tmp');
   mkdirSync(scratch);
   try {
-    for (const folder of plan.writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
-    const session = await input.agent.startSession({
-      ...(plan.writable === undefined ? {} : { writableInside: plan.writable }),
-      prompt: plan.prompt,
-      cwd: worktree,
-      env: {
-        ...input.env,
-        BATON_RUN_ID: plan.runId,
-        BATON_ROLE: 'worker',
-        BATON_WORKSPACE: worktree,
-        BATON_TASK_ID: plan.task,
-        BATON_TASK_ATTEMPT: String(plan.attempt),
-        BATON_WORKER: String(input.slot),
-        BATON_PORT_BASE: String(plan.portBase + (input.slot - 1) * plan.portsPerWorker),
-        BATON_PORT_COUNT: String(plan.portsPerWorker),
-        TMPDIR: scratch,
-      },
-      timeoutMs: plan.timeoutMs,
-      signal: input.signal,
-      transcriptPath: input.transcriptPath,
-      sessionDir,
-    });
+    let rateLimitWaits = 0;
+    let session: AgentSessionResult;
+    for (;;) {
+      for (const folder of plan.writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
+      session = await runSession(input, sessionDir, scratch);
+      const limit = session.rateLimit;
+      if (limit === undefined || rateLimitWaits >= input.rateLimits.retries || input.signal.aborted) break;
+      // Not the task's failure: put the worktree back to its base, wait, and ask again.
+      rateLimitWaits += 1;
+      await runGit(worktree, ['reset', '--quiet', '--hard', 'HEAD']);
+      await runGit(worktree, ['clean', '-fdq']);
+      await sleep(rateLimitWaitMs(input.rateLimits, rateLimitWaits, limit.retryAfterMs), input.signal);
+    }
     const commit = await commitAll(
       worktree,
       `baton: task ${plan.task}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${plan.runId}/${plan.task}/${plan.attempt}`,
@@ -203,10 +201,36 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
       usage: session.usage,
       finalMessage: head(session.finalMessage, 4_000),
       failure: session.status === 'completed' ? undefined : sessionFailure(session),
+      rateLimitWaits,
     };
   } finally {
     rmSync(sessionDir, { recursive: true, force: true });
   }
+}
+
+function runSession(input: ExecuteInput, sessionDir: string, scratch: string): Promise<AgentSessionResult> {
+  const { plan, worktree } = input;
+  return input.agent.startSession({
+    ...(plan.writable === undefined ? {} : { writableInside: plan.writable }),
+    prompt: plan.prompt,
+    cwd: worktree,
+    env: {
+      ...input.env,
+      BATON_RUN_ID: plan.runId,
+      BATON_ROLE: 'worker',
+      BATON_WORKSPACE: worktree,
+      BATON_TASK_ID: plan.task,
+      BATON_TASK_ATTEMPT: String(plan.attempt),
+      BATON_WORKER: String(input.slot),
+      BATON_PORT_BASE: String(plan.portBase + (input.slot - 1) * plan.portsPerWorker),
+      BATON_PORT_COUNT: String(plan.portsPerWorker),
+      TMPDIR: scratch,
+    },
+    timeoutMs: plan.timeoutMs,
+    signal: input.signal,
+    transcriptPath: input.transcriptPath,
+    sessionDir,
+  });
 }
 
 /** Record an attempt's result (event, evidence) and decide whether it may queue for merge. */
@@ -229,6 +253,9 @@ export async function settleAttempt(
     durationMs: result.durationMs,
     usage: result.usage,
     finalMessage: head(result.finalMessage, 2_000),
+    ...(result.rateLimitWaits === undefined || result.rateLimitWaits === 0
+      ? {}
+      : { rateLimitWaits: result.rateLimitWaits }),
   });
   if (result.commit !== null) {
     writeFileSync(join(dir, 'diff.patch'), await diffBetween(loop.workspace, plan.base, result.commit));
@@ -272,6 +299,7 @@ export async function runTaskAttempt(
       slot: worker,
       signal: loop.signal,
       transcriptPath: join(dir, 'transcript.log'),
+      rateLimits: loop.config.rateLimits,
     });
     return await settleAttempt(context, plan, worker, result);
   } finally {
