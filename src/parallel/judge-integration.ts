@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { changedPaths, headCommit } from '../git/git.ts';
+import { changedPaths, headCommit, runGit } from '../git/git.ts';
+import { askModelJudge, combineVerdicts } from '../loop/model-judge.ts';
 import type { Verdict } from '../log/events.ts';
 import { orderedTasks } from '../log/task-state.ts';
 import { judge } from '../loop/judge.ts';
@@ -34,7 +35,7 @@ export async function judgeIntegration(
     message: `baton: integration verified after plan revision ${state.revision}`,
   });
   const abandoned = orderedTasks(state).filter((task) => task.status === 'abandoned');
-  const verdict = judge({
+  const deterministic = judge({
     done: loop.config.done,
     checks,
     featureIds: recorded.list.features.map((feature) => feature.id),
@@ -42,6 +43,30 @@ export async function judgeIntegration(
     pollutedPaths: await changedPaths(loop.workspace),
     refusals: [],
   });
+  // The optional model judge sees the same evidence, with what the merged tasks changed since the plan.
+  const judgeModel = loop.config.judge.model;
+  const verdict =
+    judgeModel === undefined
+      ? deterministic
+      : combineVerdicts(
+          deterministic,
+          await askModelJudge(
+            judgeModel,
+            {
+              goal: loop.state.goal,
+              condition: loop.config.judge.condition,
+              checks,
+              features: recorded.list.features,
+              diffStat: (await runGit(loop.workspace, ['log', '--stat', '--format=%s', '-20'], true)).stdout,
+              handoff: orderedTasks(state)
+                .filter((task) => task.status === 'merged')
+                .map((task) => `${task.spec.id}: ${task.spec.goal}`)
+                .join('\n'),
+            },
+            loop.env,
+            loop.signal,
+          ),
+        );
   const withTasks: Verdict =
     abandoned.length === 0 || verdict.done
       ? verdict
