@@ -70,6 +70,9 @@ async function fakeServer(rules: Rule[]): Promise<FakeModelServer> {
 async function workspaceFor(agentYaml: string, extraYaml = ''): Promise<string> {
   const workspace = await makeWorkspace({
     features: [feature('F1', "grep -q '^ok$' done.txt")],
+    // The oracle the judge requires: the file's content, checked by the harness, not claimed by the agent.
+    oracles: [{ name: 'content', command: 'grep -qx ok done.txt' }],
+    doneOracles: ['content'],
     agentYaml,
     budgets: { iterations: 1 },
   });
@@ -113,6 +116,9 @@ describe('real agents against the fake model server', () => {
       expect(ended?.claimedDone).toBe(true);
       expect(server.requests.every((request) => request.wire === 'anthropic')).toBe(true);
       expect(server.requests.map((request) => request.rule)).toEqual(['claude edits', 'finish']);
+      const verdict = result.state.lastVerdict;
+      expect(verdict?.done).toBe(true);
+      expect(verdict?.reason).toContain('oracles content pass');
       const list = readFeatureList(workspace);
       expect(list.ok && list.list.features[0]?.status).toBe('passing');
     },
