@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Agent } from '../src/agents/agent.ts';
 import { runLoop } from '../src/api/run.ts';
+import { formatStatus } from '../src/cli/format.ts';
 import { emptyUsage } from '../src/log/usage.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { readEventLog } from '../src/log/event-log.ts';
@@ -101,6 +102,9 @@ describe('parallel workers', () => {
 
     const events = eventsOf(workspace, result.runId);
     expect(foldEvents(events)).toEqual(result.state);
+    expect(
+      formatStatus({ runId: result.runId, state: result.state, features: [], featureProblems: [] }),
+    ).toContain('tasks (4 workers, plan revision 1): 8 merged');
     const merged = ofType(events, 'task.merged');
     expect(merged.map((event) => event.task).sort()).toEqual(ids);
     expect(new Set(merged.map((event) => event.task)).size).toBe(8);

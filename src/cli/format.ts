@@ -133,6 +133,15 @@ export function formatStatus(report: StatusReport): string {
       `  iterations: ${state.iterationsCompleted}${state.budgets === null ? '' : ` of ${state.budgets.iterations}`}${state.currentIteration === null ? '' : `, iteration ${state.currentIteration} in progress`}`,
     );
     lines.push(`  features passing: ${state.featuresPassing}/${state.featuresTotal}`);
+    if (state.parallel !== null) {
+      const counts = new Map<string, number>();
+      for (const task of orderedTasks(state.parallel)) {
+        counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
+      }
+      lines.push(
+        `  tasks (${state.parallel.workers} workers, plan revision ${state.parallel.revision}): ${[...counts].map(([status, count]) => `${count} ${status}`).join(', ') || 'none planned yet'}`,
+      );
+    }
     lines.push(`  iterations without progress: ${state.noProgressStreak}`);
     if (state.lastCheckpoint !== null) {
       lines.push(
