@@ -344,7 +344,60 @@ describe('parallel workers', () => {
     expect(worked).toHaveLength(1);
     expect(worked[0]?.rateLimitWaits).toBe(1);
     expect(result.state.rateLimitWaits).toBe(1);
-    // The rate-limited session's partial file did not land.
+    // The rate-limited session's partial file did not land, and it was set aside, not deleted.
     expect(existsSync(join(workspace, 'half-done.txt'))).toBe(false);
+    expect(git(workspace, 'show', `refs/baton/rate-limited/${result.runId}/a-1-1:half-done.txt`)).toBe(
+      'partial\n',
+    );
+  });
+
+  it("a parallel attempt gets the serial loop's guards on what it left uncommitted", async () => {
+    const workspace = await makeWorkspace({ features: [feature('F-a', 'test -f src/a.txt')] });
+    appendFileSync(join(workspace, 'baton.yaml'), 'parallel:\n  workers: 1\n  taskAttempts: 2\n  replans: 0\n');
+    git(workspace, 'commit', '-qam', 'parallel');
+    const configBefore = readFileSync(join(workspace, 'baton.yaml'), 'utf8');
+    let sessions = 0;
+    const worker = createFunctionAgent(({ cwd }) => {
+      sessions += 1;
+      mkdirSync(join(cwd, 'src'), { recursive: true });
+      writeFileSync(join(cwd, 'src/a.txt'), 'a\n');
+      if (sessions === 1) {
+        // Games the checklist, edits the contract and leaves a scratch file, all in one attempt.
+        const features = JSON.parse(readFileSync(join(cwd, 'FEATURES.json'), 'utf8')) as {
+          features: { status: string }[];
+        };
+        for (const entry of features.features) entry.status = 'passing';
+        writeFileSync(join(cwd, 'FEATURES.json'), JSON.stringify(features, null, 2));
+        appendFileSync(join(cwd, 'baton.yaml'), '# loosened by the worker\n');
+        writeFileSync(join(cwd, 'src/debug.log'), 'noise\n');
+        return 'all passing now';
+      }
+      return 'wrote src/a.txt';
+    });
+    const planner = createFunctionAgent(({ cwd }) => {
+      writeFileSync(
+        join(cwd, 'TASKS.json'),
+        JSON.stringify(taskPlan([{ id: 'a', features: ['F-a'], scope: ['src/**'] }])),
+      );
+      return 'planned';
+    });
+    const result = await runLoop({ workspace, agent: worker, planner });
+    expect(result.stop.reason).toBe('done');
+    const events = eventsOf(workspace, result.runId);
+    const fired = ofType(events, 'guard.fired').filter((event) => event.task === 'a');
+    expect(fired.map((event) => `${event.guard}:${event.action}`)).toEqual(
+      expect.arrayContaining(['tampering:restored', 'test-gaming:rejected', 'pollution:moved']),
+    );
+    const returned = ofType(events, 'task.returned');
+    expect(returned[0]?.reason).toBe('refused');
+    expect(returned[0]?.diagnostics).toContain('changed the status or evidence of F-a');
+    // The refused attempt is kept; the contract is the person's; the scratch file is out of the tree.
+    expect(git(workspace, 'for-each-ref', '--format=%(refname)', 'refs/baton/returned/')).toContain('/a/');
+    expect(readFileSync(join(workspace, 'baton.yaml'), 'utf8')).toBe(configBefore);
+    expect(existsSync(join(workspace, 'src/debug.log'))).toBe(false);
+    expect(
+      existsSync(join(workspace, '.baton', 'scratch', result.runId, 'a-1', 'src/debug.log')),
+    ).toBe(true);
+    expect(ofType(events, 'task.merged')).toHaveLength(1);
   });
 });

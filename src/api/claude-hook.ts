@@ -6,9 +6,8 @@ import { loadConfig } from '../config/load.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { changedPaths } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
-import { runCheck } from '../loop/checks.ts';
-import { judge } from '../loop/judge.ts';
-import { askModelJudge, combineVerdicts } from '../loop/model-judge.ts';
+import { runChecks, verificationChecks } from '../core/check-specs.ts';
+import { decideVerdict } from '../core/judge.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
 import { readFeatureList } from '../workspace/features.ts';
 import { harnessDir } from '../workspace/paths.ts';
@@ -101,53 +100,31 @@ export async function runClaudeStopHook(options: StopHookOptions): Promise<StopH
       signal: new AbortController().signal,
       sandbox,
     };
-    for (const feature of features.list.features) {
-      checks.push(
-        await runCheck(
-          { name: feature.id, kind: 'feature', command: feature.verify, timeoutMs: config.verifyTimeoutMs },
-          context,
-        ),
-      );
-    }
-    for (const oracle of config.oracles) {
-      checks.push(
-        await runCheck(
-          { name: oracle.name, kind: 'oracle', command: oracle.command, timeoutMs: oracle.timeoutMs },
-          context,
-        ),
-      );
-    }
+    checks.push(...(await runChecks(verificationChecks(features.list.features, config), context)));
   } finally {
     await sandbox.close();
   }
   // The tree is the agent's work in progress here: cleanliness is for the harness's own commits.
-  const deterministic = judge({
-    done: { ...config.done, cleanTree: false },
-    checks,
-    featureIds: features.list.features.map((feature) => feature.id),
-    claimed: claimsDone(input.last_assistant_message),
-    pollutedPaths: [],
-    refusals: [],
+  const verdict = await decideVerdict({
+    evidence: {
+      done: { ...config.done, cleanTree: false },
+      checks,
+      featureIds: features.list.features.map((feature) => feature.id),
+      claimed: claimsDone(input.last_assistant_message),
+      pollutedPaths: [],
+      refusals: [],
+    },
+    judgeConfig: config.judge,
+    consult: 'when-done',
+    modelEvidence: async () => ({
+      goal: readGoal(workspace),
+      features: features.list.features,
+      diffStat: (await changedPaths(workspace)).join('\n'),
+      handoff: input.last_assistant_message,
+    }),
+    env,
+    signal: new AbortController().signal,
   });
-  const verdict =
-    config.judge.model === undefined || !deterministic.done
-      ? deterministic
-      : combineVerdicts(
-          deterministic,
-          await askModelJudge(
-            config.judge.model,
-            {
-              goal: readGoal(workspace),
-              condition: config.judge.condition,
-              checks,
-              features: features.list.features,
-              diffStat: (await changedPaths(workspace)).join('\n'),
-              handoff: input.last_assistant_message,
-            },
-            env,
-            new AbortController().signal,
-          ),
-        );
   const cap = options.cap ?? 5;
   if (verdict.done || (input.stop_hook_active && blocksBefore >= cap)) {
     writeFileSync(countFile, JSON.stringify({ blocks: 0 }));

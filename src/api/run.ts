@@ -10,7 +10,7 @@ import { EventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
-import type { StopDecision } from '../loop/stop-conditions.ts';
+import type { StopDecision } from '../core/budgets.ts';
 import { buildLoopContext, restoreChecks } from '../run/context.ts';
 import { clearPause } from '../run/control.ts';
 import { abandonIteration, driveRun } from '../run/drive.ts';

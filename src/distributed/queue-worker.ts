@@ -109,6 +109,8 @@ export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorke
           signal: abort.signal,
           transcriptPath,
           rateLimits: config.rateLimits,
+          guards: config.guards,
+          scratchDir: join(options.cacheDir, 'scratch', attemptJobId(plan)),
         });
         const remoteRef =
           result.commit === null ? null : remoteAttemptRef(plan.runId, plan.task, plan.attempt);

@@ -142,7 +142,10 @@ export type RunEvent = EventBase &
       }
     | {
         readonly type: 'guard.fired';
+        /** The serial loop's iteration (0 in a parallel run: see `task`). */
         readonly iteration: number;
+        /** The parallel task whose attempt the guard looked at. */
+        readonly task?: string;
         readonly guard: GuardName;
         readonly action: GuardAction;
         readonly details: readonly string[];

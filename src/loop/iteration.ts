@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { claimsDone } from '../agents/agent.ts';
+import { passingBefore, regressions } from '../core/evidence.ts';
+import { decideVerdict } from '../core/judge.ts';
 import { BatonError } from '../errors.ts';
 import {
   changedPaths,
@@ -18,8 +20,6 @@ import { firstLine, head } from '../util/text.ts';
 import { runCheck } from './checks.ts';
 import type { LoopContext } from './context.ts';
 import { escalateAndReplan } from './escalate.ts';
-import { judge } from './judge.ts';
-import { askModelJudge, combineVerdicts } from './model-judge.ts';
 import { guardWorkerChanges } from './post-work-guards.ts';
 import { buildPrompt } from './prompt.ts';
 import { recordIteration } from './record.ts';
@@ -171,17 +171,13 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
   }
 
   // Silent regression: a check that passed before and fails now.
-  const wasPassing = new Set([
-    ...featuresBefore.features
-      .filter((feature) => feature.status === 'passing')
-      .map((feature) => `feature:${feature.id}`),
-    ...context.previousChecks
+  const wasPassing = passingBefore(
+    featuresBefore.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
+    context.previousChecks
       .filter((check) => check.kind === 'oracle' && check.passed)
-      .map((check) => `oracle:${check.name}`),
-  ]);
-  const regressed = checks
-    .filter((check) => !check.passed && wasPassing.has(`${check.kind}:${check.name}`))
-    .map((check) => `${check.kind}:${check.name}`);
+      .map((check) => check.name),
+  );
+  const regressed = regressions(checks, wasPassing);
   const refusals = [...rejections, ...guarded.corrections];
   let restoredCheckpoint = false;
   if (regressed.length > 0 && !rejected) {
@@ -226,39 +222,30 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
 
   // Judge: deterministic, from the harness's own evidence.
   const featuresNow = restoredCheckpoint ? currentFeatures(context) : features;
-  const deterministic = judge({
-    done: context.config.done,
-    checks,
-    featureIds: featuresNow.features.map((feature) => feature.id),
-    claimed,
-    pollutedPaths: polluted,
-    refusals,
-  });
   // An optional model judge gives a second opinion on the same evidence; it can veto done, never grant it.
-  const judgeModel = context.config.judge.model;
-  const verdict =
-    judgeModel === undefined
-      ? deterministic
-      : combineVerdicts(
-          deterministic,
-          await askModelJudge(
-            judgeModel,
-            {
-              goal: context.state.goal,
-              condition: context.config.judge.condition,
-              checks,
-              features: featuresNow.features,
-              diffStat:
-                headBefore === verifiedCommit
-                  ? ''
-                  : (await runGit(context.workspace, ['diff', '--stat', headBefore, verifiedCommit], true))
-                      .stdout,
-              handoff: session.finalMessage,
-            },
-            context.env,
-            context.signal,
-          ),
-        );
+  const verdict = await decideVerdict({
+    evidence: {
+      done: context.config.done,
+      checks,
+      featureIds: featuresNow.features.map((feature) => feature.id),
+      claimed,
+      pollutedPaths: polluted,
+      refusals,
+    },
+    judgeConfig: context.config.judge,
+    consult: 'always',
+    modelEvidence: async () => ({
+      goal: context.state.goal,
+      features: featuresNow.features,
+      diffStat:
+        headBefore === verifiedCommit
+          ? ''
+          : (await runGit(context.workspace, ['diff', '--stat', headBefore, verifiedCommit], true)).stdout,
+      handoff: session.finalMessage,
+    }),
+    env: context.env,
+    signal: context.signal,
+  });
   context.emit({ type: 'judge.ended', iteration, verdict });
   writeFileSync(join(dir, 'judge.json'), `${JSON.stringify(verdict, null, 2)}\n`);
   writeFileSync(

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { changedPaths, commitPaths, runGit, untrackedPaths } from '../git/git.ts';
-import { moveToScratch } from '../guards/pollution.ts';
+import { keepOnlyPlannerFile } from '../core/planner-scope.ts';
+import { commitPaths } from '../git/git.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 import { head } from '../util/text.ts';
@@ -71,20 +71,18 @@ export async function runPlannerPass(
     [stateFiles.plan],
     `baton: iteration ${iteration} plan refresh (${head(reason, 60)})`,
   );
-  const strayTracked = (await changedPaths(context.workspace)).filter((path) => path !== stateFiles.plan);
-  const strayUntracked = await untrackedPaths(context.workspace);
-  if (strayTracked.length > 0 || strayUntracked.length > 0) {
-    const trackedOnly = strayTracked.filter((path) => !strayUntracked.includes(path));
-    if (trackedOnly.length > 0) await runGit(context.workspace, ['checkout', 'HEAD', '--', ...trackedOnly]);
-    moveToScratch(context.workspace, join(evidenceDir, 'planner-scratch'), strayUntracked);
+  const stray = await keepOnlyPlannerFile(
+    context.workspace,
+    stateFiles.plan,
+    join(evidenceDir, 'planner-scratch'),
+  );
+  if (stray.length > 0) {
     context.emit({
       type: 'guard.fired',
       iteration,
       guard: 'plan-rot',
       action: 'restored',
-      details: [
-        `the planner may only edit ${stateFiles.plan}; put back: ${[...trackedOnly, ...strayUntracked].slice(0, 10).join(', ')}`,
-      ],
+      details: [`the planner may only edit ${stateFiles.plan}; put back: ${stray.slice(0, 10).join(', ')}`],
     });
   }
   context.emit({ type: 'plan.refreshed', iteration, reason, commit, agent: context.planner.id });

@@ -1,4 +1,5 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
+import { newlyPassing, passingIds, withEvidence } from '../core/evidence.ts';
 import { commitPaths, headCommit, runGit, tag } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
 import { countPassing, writeFeatureList, type FeatureList } from '../workspace/features.ts';
@@ -32,39 +33,14 @@ export interface IterationRecord {
  */
 export async function recordIteration(context: LoopContext, record: IterationRecord): Promise<void> {
   const { iteration, checks, verdict, session } = record;
-  const byFeature = new Map(
-    checks.filter((check) => check.kind === 'feature').map((check) => [check.name, check]),
-  );
   const at = context.now().toISOString();
-  const updated: FeatureList = {
-    ...record.features,
-    features: record.features.features.map((feature) => {
-      const check = byFeature.get(feature.id);
-      if (check === undefined || record.rolledBack) return feature;
-      return {
-        ...feature,
-        status: check.passed ? 'passing' : 'failing',
-        evidence: {
-          iteration,
-          commit: record.verifiedCommit,
-          command: check.command,
-          exitCode: check.exitCode ?? -1,
-          at,
-          output: check.outputPath,
-        },
-      };
-    }),
-  };
+  // Refused or rolled-back work settles nothing: statuses stay as they were.
+  const updated: FeatureList = record.rolledBack
+    ? record.features
+    : withEvidence(record.features, checks, { iteration, commit: record.verifiedCommit, at });
   writeFeatureList(context.workspace, updated);
-  const progressed =
-    !record.rolledBack &&
-    checks.some(
-      (check) =>
-        check.passed && check.kind !== 'smoke' && !record.wasPassing.has(`${check.kind}:${check.name}`),
-    );
-  const passingFeatures = updated.features
-    .filter((feature) => feature.status === 'passing')
-    .map((feature) => feature.id);
+  const progressed = !record.rolledBack && newlyPassing(checks, record.wasPassing).length > 0;
+  const passingFeatures = passingIds(updated);
   const outcome = verdict.done
     ? 'done'
     : record.rolledBack

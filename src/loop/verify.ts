@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { FeatureList } from '../workspace/features.ts';
-import { stateFiles } from '../workspace/paths.ts';
-import { readOutputTail, runCheck, type CheckContext, type CheckSpec } from './checks.ts';
+import { readOutputTail, type CheckContext, type CheckSpec } from './checks.ts';
 import type { LoopContext } from './context.ts';
 import type { FailingExcerpt } from './prompt.ts';
 
@@ -19,12 +18,7 @@ export function checkContextFor(context: LoopContext, outputDir: string): CheckC
 }
 
 export function smokeSpec(context: LoopContext): CheckSpec | undefined {
-  const command =
-    context.config.smoke.command ??
-    (existsSync(join(context.workspace, stateFiles.init)) ? `./${stateFiles.init} smoke` : undefined);
-  return command === undefined
-    ? undefined
-    : { name: 'smoke', kind: 'smoke', command, timeoutMs: context.config.smoke.timeoutMs };
+  return smokeCheck(context.workspace, context.config);
 }
 
 /** Every feature's verify command, then every oracle: the harness's own evidence. */
@@ -34,23 +28,7 @@ export async function runAllChecks(
   checkContext: CheckContext,
 ): Promise<CheckResult[]> {
   mkdirSync(checkContext.outputDir, { recursive: true });
-  const specs: CheckSpec[] = [
-    ...features.features.map((feature) => ({
-      name: feature.id,
-      kind: 'feature' as const,
-      command: feature.verify,
-      timeoutMs: context.config.verifyTimeoutMs,
-    })),
-    ...context.config.oracles.map((oracle) => ({
-      name: oracle.name,
-      kind: 'oracle' as const,
-      command: oracle.command,
-      timeoutMs: oracle.timeoutMs,
-    })),
-  ];
-  const results: CheckResult[] = [];
-  for (const spec of specs) results.push(await runCheck(spec, checkContext));
-  return results;
+  return runChecks(verificationChecks(features.features, context.config), checkContext);
 }
 
 export function excerptOf(context: LoopContext, check: CheckResult): FailingExcerpt {

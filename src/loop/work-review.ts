@@ -1,6 +1,5 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
-import { changedFiles, listTree, unifiedDiff } from '../git/git.ts';
-import { parseUnifiedDiff, reviewDiff } from '../guards/diff-review.ts';
+import { reviewCommittedWork } from '../core/review.ts';
 import { featureOfQuestion, questionAsked } from '../guards/question.ts';
 import type { FeatureList } from '../workspace/features.ts';
 import { head } from '../util/text.ts';
@@ -14,17 +13,13 @@ export async function reviewWork(
   from: string,
   work: string,
 ): Promise<string[]> {
-  const { guards } = context.config;
-  const violations = reviewDiff({
-    files: await changedFiles(context.workspace, from, work),
-    lines: parseUnifiedDiff(await unifiedDiff(context.workspace, from, work)),
-    testFiles: guards.testFiles,
-    protectedPaths: guards.protectedPaths,
-    locked: context.locked,
-    lockedNow: context.locked.size === 0 ? new Map() : await listTree(context.workspace, work),
-    testGaming: guards.testGaming,
-    ignoreDirectives: guards.ignoreDirectives,
-  });
+  const violations = await reviewCommittedWork(
+    context.workspace,
+    context.config.guards,
+    context.locked,
+    from,
+    work,
+  );
   for (const violation of violations) {
     context.emit({
       type: 'guard.fired',

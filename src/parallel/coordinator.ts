@@ -11,16 +11,9 @@ import {
   type TaskState,
 } from '../log/task-state.ts';
 import type { RunState } from '../log/reducer.ts';
-import { runCheck } from '../loop/checks.ts';
+import { oracleCheck, runChecks } from '../core/check-specs.ts';
 import type { LoopContext } from '../loop/context.ts';
-import {
-  costBudget,
-  firstStop,
-  tokenBudget,
-  wallClockBudget,
-  type StopCondition,
-  type StopDecision,
-} from '../loop/stop-conditions.ts';
+import { firstStop, parallelStopConditions, type StopDecision } from '../core/budgets.ts';
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
 import { judgeIntegration } from './judge-integration.ts';
@@ -50,56 +43,6 @@ type Finished =
     }
   | { readonly kind: 'merge'; readonly task: string; readonly outcome: MergeOutcome | Error };
 
-/** Worker sessions over the whole run: budgets.iterations counts them in a parallel run. */
-function sessionBudget(limit: number): StopCondition {
-  return (state) => {
-    const started = attemptsStarted(state.parallel);
-    return started >= limit
-      ? {
-          reason: 'budget-iterations',
-          message: `session budget spent: ${started} of ${limit} worker sessions ran without meeting the done condition (raise budgets.iterations to continue)`,
-          exitCode: exitCodes.budget,
-        }
-      : undefined;
-  };
-}
-
-/** One session over the per-iteration limits is a runaway: stop starting new ones. */
-function perSessionBudget(tokens: number | undefined, costUsd: number | undefined): StopCondition {
-  return (state) => {
-    for (const task of state.parallel === null ? [] : orderedTasks(state.parallel)) {
-      const used = task.usage.inputTokens + task.usage.outputTokens;
-      const perAttempt = task.attempts === 0 ? 0 : used / task.attempts;
-      if (tokens !== undefined && perAttempt > tokens) {
-        return {
-          reason: 'budget-iteration',
-          message: `task ${task.spec.id} ran away: ${Math.round(perAttempt)} tokens per session (limit ${tokens} per iteration); check the agent's turn limits, then raise budgets.perIteration`,
-          exitCode: exitCodes.budget,
-        };
-      }
-      if (costUsd !== undefined && task.attempts > 0 && task.usage.costUsd / task.attempts > costUsd) {
-        return {
-          reason: 'budget-iteration',
-          message: `task ${task.spec.id} ran away: $${(task.usage.costUsd / task.attempts).toFixed(2)} per session (limit $${costUsd.toFixed(2)}); raise budgets.perIteration`,
-          exitCode: exitCodes.budget,
-        };
-      }
-    }
-    return undefined;
-  };
-}
-
-function conditionsFor(loop: LoopContext): StopCondition[] {
-  const { budgets } = loop.config;
-  return [
-    perSessionBudget(budgets.perIteration.tokens, budgets.perIteration.costUsd),
-    ...(budgets.tokens === undefined ? [] : [tokenBudget(budgets.tokens)]),
-    ...(budgets.costUsd === undefined ? [] : [costBudget(budgets.costUsd)]),
-    sessionBudget(budgets.iterations),
-    wallClockBudget(budgets.wallClockMs),
-  ];
-}
-
 /** The task spent its attempts or its own token/cost budget: it is abandoned, the others go on. */
 function exhausted(context: ParallelContext, task: TaskState): string | undefined {
   const { parallel } = context.loop.config;
@@ -122,19 +65,14 @@ async function passingOraclesAtTip(context: ParallelContext): Promise<Set<string
   const passing = new Set<string>();
   const dir = join(runDir(loop.workspace, loop.runId), 'baseline', String(Date.now()));
   mkdirSync(dir, { recursive: true });
-  for (const oracle of loop.config.oracles) {
-    const result = await runCheck(
-      { name: oracle.name, kind: 'oracle', command: oracle.command, timeoutMs: oracle.timeoutMs },
-      {
-        workspace: loop.workspace,
-        outputDir: dir,
-        env: { ...loop.env, BATON_RUN_ID: loop.runId },
-        signal: loop.signal,
-        sandbox: loop.sandbox,
-      },
-    );
-    if (result.passed) passing.add(oracle.name);
-  }
+  const results = await runChecks(loop.config.oracles.map(oracleCheck), {
+    workspace: loop.workspace,
+    outputDir: dir,
+    env: { ...loop.env, BATON_RUN_ID: loop.runId },
+    signal: loop.signal,
+    sandbox: loop.sandbox,
+  });
+  for (const result of results) if (result.passed) passing.add(result.name);
   return passing;
 }
 
@@ -174,7 +112,7 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
   const passingOracles = await passingOraclesAtTip(context);
   if (parallelState(context).revision === 0) await planTasks(context);
 
-  const conditions = conditionsFor(loop);
+  const conditions = parallelStopConditions(loop.config.budgets);
   const inflight = new Map<string, Promise<Finished>>();
   const freeWorkers = Array.from({ length: context.workers }, (_, index) => index + 1);
   let stopping: StopDecision | undefined;

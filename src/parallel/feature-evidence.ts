@@ -1,3 +1,4 @@
+import { withEvidence } from '../core/evidence.ts';
 import { commitPaths } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import { readFeatureList, writeFeatureList, type FeatureList } from '../workspace/features.ts';
@@ -33,34 +34,12 @@ export async function recordFeatureChecks(
     readonly message: string;
   },
 ): Promise<{ list: FeatureList; commit: string | null }> {
-  const byFeature = new Map(
-    checks.filter((check) => check.kind === 'feature').map((check) => [check.name, check]),
-  );
-  const current = integrationFeatures(workspace);
-  const list: FeatureList = {
-    ...current,
-    features: current.features.map((feature) => {
-      const check = byFeature.get(feature.id);
-      if (check === undefined) return feature;
-      return {
-        ...feature,
-        status: check.passed ? 'passing' : 'failing',
-        evidence: {
-          iteration: evidence.sequence,
-          commit: evidence.commit,
-          command: check.command,
-          exitCode: check.exitCode ?? -1,
-          at: evidence.at,
-          output: check.outputPath,
-        },
-      };
-    }),
-  };
+  const list = withEvidence(integrationFeatures(workspace), checks, {
+    iteration: evidence.sequence,
+    commit: evidence.commit,
+    at: evidence.at,
+  });
   writeFeatureList(workspace, list);
   const commit = await commitPaths(workspace, [stateFiles.features], evidence.message);
   return { list, commit };
-}
-
-export function passingIds(list: FeatureList): string[] {
-  return list.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id);
 }

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { changedPaths, headCommit, runGit } from '../git/git.ts';
-import { askModelJudge, combineVerdicts } from '../loop/model-judge.ts';
+import { decideVerdict } from '../core/judge.ts';
 import type { Verdict } from '../log/events.ts';
 import { orderedTasks } from '../log/task-state.ts';
-import { judge } from '../loop/judge.ts';
 import { checkContextFor, runAllChecks } from '../loop/verify.ts';
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
-import { integrationFeatures, passingIds, recordFeatureChecks } from './feature-evidence.ts';
+import { passingIds } from '../core/evidence.ts';
+import { integrationFeatures, recordFeatureChecks } from './feature-evidence.ts';
 
 export type Decision = 'done' | 'replan' | 'stop';
 
@@ -35,38 +35,30 @@ export async function judgeIntegration(
     message: `baton: integration verified after plan revision ${state.revision}`,
   });
   const abandoned = orderedTasks(state).filter((task) => task.status === 'abandoned');
-  const deterministic = judge({
-    done: loop.config.done,
-    checks,
-    featureIds: recorded.list.features.map((feature) => feature.id),
-    claimed: false,
-    pollutedPaths: await changedPaths(loop.workspace),
-    refusals: [],
-  });
   // The optional model judge sees the same evidence, with what the merged tasks changed since the plan.
-  const judgeModel = loop.config.judge.model;
-  const verdict =
-    judgeModel === undefined
-      ? deterministic
-      : combineVerdicts(
-          deterministic,
-          await askModelJudge(
-            judgeModel,
-            {
-              goal: loop.state.goal,
-              condition: loop.config.judge.condition,
-              checks,
-              features: recorded.list.features,
-              diffStat: (await runGit(loop.workspace, ['log', '--stat', '--format=%s', '-20'], true)).stdout,
-              handoff: orderedTasks(state)
-                .filter((task) => task.status === 'merged')
-                .map((task) => `${task.spec.id}: ${task.spec.goal}`)
-                .join('\n'),
-            },
-            loop.env,
-            loop.signal,
-          ),
-        );
+  const verdict = await decideVerdict({
+    evidence: {
+      done: loop.config.done,
+      checks,
+      featureIds: recorded.list.features.map((feature) => feature.id),
+      claimed: false,
+      pollutedPaths: await changedPaths(loop.workspace),
+      refusals: [],
+    },
+    judgeConfig: loop.config.judge,
+    consult: 'always',
+    modelEvidence: async () => ({
+      goal: loop.state.goal,
+      features: recorded.list.features,
+      diffStat: (await runGit(loop.workspace, ['log', '--stat', '--format=%s', '-20'], true)).stdout,
+      handoff: orderedTasks(state)
+        .filter((task) => task.status === 'merged')
+        .map((task) => `${task.spec.id}: ${task.spec.goal}`)
+        .join('\n'),
+    }),
+    env: loop.env,
+    signal: loop.signal,
+  });
   const withTasks: Verdict =
     abandoned.length === 0 || verdict.done
       ? verdict

@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { headCommit, runGit } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
-import { runCheck, readOutputTail, type CheckContext, type CheckSpec } from '../loop/checks.ts';
+import { runChecks, verificationChecks } from '../core/check-specs.ts';
+import { readOutputTail, type CheckContext, type CheckSpec } from '../loop/checks.ts';
 import { firstLine, plural } from '../util/text.ts';
 import { attemptDir, type ParallelContext } from './context.ts';
-import { integrationFeatures, passingIds, recordFeatureChecks } from './feature-evidence.ts';
+import { passingBefore, passingIds, regressions } from '../core/evidence.ts';
+import { integrationFeatures, recordFeatureChecks } from './feature-evidence.ts';
 import { reviewAttempt, type AttemptOutcome } from './task-worker.ts';
 import { detachedWorktreeAt, runWorktreesDir } from './worktrees.ts';
 
@@ -24,7 +26,10 @@ export function mergeWorktreePath(context: ParallelContext): string {
   return join(runWorktreesDir(context.loop.workspace, context.loop.runId), '_merge');
 }
 
-/** The checks a candidate must pass: the task's own commands, its features, and the oracles. */
+/**
+ * The checks a candidate must pass: the task's own commands and features, every feature already passing
+ * on the tip (a merge may not break it), and the oracles.
+ */
 function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
   const { config } = context.loop;
   const features = integrationFeatures(context.loop.workspace).features;
@@ -35,20 +40,10 @@ function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
       command,
       timeoutMs: config.verifyTimeoutMs,
     })),
-    ...features
-      .filter((feature) => task.spec.features.includes(feature.id))
-      .map((feature) => ({
-        name: feature.id,
-        kind: 'feature' as const,
-        command: feature.verify,
-        timeoutMs: config.verifyTimeoutMs,
-      })),
-    ...config.oracles.map((oracle) => ({
-      name: oracle.name,
-      kind: 'oracle' as const,
-      command: oracle.command,
-      timeoutMs: oracle.timeoutMs,
-    })),
+    ...verificationChecks(
+      features.filter((feature) => task.spec.features.includes(feature.id) || feature.status === 'passing'),
+      config,
+    ),
   ];
 }
 
@@ -107,10 +102,21 @@ export async function mergeTask(
       sandbox: loop.sandbox,
     };
     mkdirSync(checkContext.outputDir, { recursive: true });
-    const checks: CheckResult[] = [];
-    for (const spec of mergeChecks(context, task)) checks.push(await runCheck(spec, checkContext));
+    const checks = await runChecks(mergeChecks(context, task), checkContext);
+    // The task's own checks must pass; anything else only may not regress (features and oracles).
+    const wasPassing = passingBefore(
+      integrationFeatures(loop.workspace)
+        .features.filter((feature) => feature.status === 'passing')
+        .map((feature) => feature.id),
+      [...passingOracles],
+    );
+    const regressed = new Set(regressions(checks, wasPassing));
     const failed = checks.filter(
-      (check) => !check.passed && (check.kind !== 'oracle' || passingOracles.has(check.name)),
+      (check) =>
+        !check.passed &&
+        (check.kind === 'task' ||
+          (check.kind === 'feature' && task.spec.features.includes(check.name)) ||
+          regressed.has(`${check.kind}:${check.name}`)),
     );
     if (failed.length > 0) {
       return {

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
-import { changedPaths, commitPaths, runGit, untrackedPaths } from '../git/git.ts';
+import { keepOnlyPlannerFile } from '../core/planner-scope.ts';
+import { commitPaths, runGit, untrackedPaths } from '../git/git.ts';
 import { moveToScratch } from '../guards/pollution.ts';
 import { orderedTasks } from '../log/task-state.ts';
 import { startSession } from '../loop/session.ts';
@@ -14,18 +15,6 @@ import { buildPlanPrompt } from './task-prompt.ts';
 
 /** Planner sessions per revision before the run stops: a planner that cannot write a valid plan needs a person. */
 const planAttempts = 3;
-
-/** Put back whatever the planner changed besides TASKS.json (tracked files restored, new ones to scratch). */
-async function keepOnlyTheTaskFile(context: ParallelContext, dir: string): Promise<string[]> {
-  const { workspace } = context.loop;
-  const untracked = (await untrackedPaths(workspace)).filter((path) => path !== tasksFileName);
-  const tracked = (await changedPaths(workspace)).filter(
-    (path) => path !== tasksFileName && !untracked.includes(path),
-  );
-  if (tracked.length > 0) await runGit(workspace, ['checkout', 'HEAD', '--', ...tracked]);
-  if (untracked.length > 0) moveToScratch(workspace, join(dir, 'scratch'), untracked);
-  return [...tracked, ...untracked];
-}
 
 /**
  * A planning pass: a fresh planner session writes TASKS.json; the harness validates it (schema, ids,
@@ -66,7 +55,7 @@ export async function planTasks(context: ParallelContext): Promise<void> {
       transcriptPath: join(dir, 'transcript.log'),
     });
     writeFileSync(join(dir, 'handoff.md'), session.finalMessage);
-    const stray = await keepOnlyTheTaskFile(context, dir);
+    const stray = await keepOnlyPlannerFile(loop.workspace, tasksFileName, join(dir, 'scratch'));
     if (stray.length > 0) {
       loop.emit({
         type: 'guard.fired',

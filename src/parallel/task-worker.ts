@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
-import { changedFiles, commitAll, diffBetween, listTree, runGit, unifiedDiff } from '../git/git.ts';
+import { runAgentSession, withRateLimitRetries } from '../core/session.ts';
+import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
+import { reviewCommittedWork } from '../core/review.ts';
+import { changedFiles, commitAll, diffBetween } from '../git/git.ts';
 import type { Config } from '../config/resolve.ts';
-import { rateLimitWaitMs } from '../loop/session.ts';
-import { sleep } from '../util/sleep.ts';
-import { parseUnifiedDiff, reviewDiff } from '../guards/diff-review.ts';
+import { saveAndReset } from '../loop/rollback.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
@@ -66,17 +66,13 @@ export async function reviewAttempt(
       diagnostics: `changed files outside the task's scope (${task.spec.scope.join(', ')}): ${outside.join(', ')}. Change only files in scope; if the task cannot be done that way, say so in your note.`,
     };
   }
-  const { guards } = context.loop.config;
-  const violations = reviewDiff({
-    files,
-    lines: parseUnifiedDiff(await unifiedDiff(worktree, base, commit)),
-    testFiles: guards.testFiles,
-    protectedPaths: guards.protectedPaths,
-    locked: context.loop.locked,
-    lockedNow: context.loop.locked.size === 0 ? new Map() : await listTree(worktree, commit),
-    testGaming: guards.testGaming,
-    ignoreDirectives: guards.ignoreDirectives,
-  });
+  const violations = await reviewCommittedWork(
+    worktree,
+    context.loop.config.guards,
+    context.loop.locked,
+    base,
+    commit,
+  );
   if (violations.length > 0) {
     return {
       landed: false,
@@ -118,6 +114,12 @@ export interface AttemptResult {
   readonly failure: string | undefined;
   /** Sessions that ended on a rate limit and were retried after a wait. */
   readonly rateLimitWaits?: number;
+  /** What the guards on the session's uncommitted changes did (data: it travels from remote workers). */
+  readonly guards?: {
+    readonly firings: readonly GuardFiring[];
+    readonly rejections: readonly string[];
+    readonly corrections: readonly string[];
+  };
 }
 
 export function planAttempt(context: ParallelContext, task: TaskState, base: string): AttemptPlan {
@@ -164,73 +166,87 @@ export interface ExecuteInput {
   readonly transcriptPath: string;
   /** A rate-limited session is retried here, after a backoff, instead of failing the attempt. */
   readonly rateLimits: Config['rateLimits'];
+  /** The guards on the session's uncommitted changes (the serial loop's, from baton.yaml). */
+  readonly guards: Config['guards'];
+  /** Where the guards move scratch files the session left (outside the worktree). */
+  readonly scratchDir: string;
 }
 
 /**
  * Run one attempt in its worktree, wherever that is: a fresh agent session with the environment that
- * keeps parallel workers apart (own port range, own scratch folder, who they are), then the harness's
- * commit of whatever changed, with the trailer that identifies the attempt on any branch.
+ * keeps parallel workers apart (own port range, own scratch folder, who they are), the guards every mode
+ * shares on what it left uncommitted, then the harness's commit of whatever stands, with the trailer that
+ * identifies the attempt on any branch.
  */
 export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult> {
   const { plan, worktree } = input;
-  const sessionDir = mkdtempSync(join(tmpdir(), 'baton-worker-'));
-  const scratch = join(sessionDir, 'tmp');
-  mkdirSync(scratch);
-  try {
-    let rateLimitWaits = 0;
-    let session: AgentSessionResult;
-    for (;;) {
+  const features = readFeatureList(worktree);
+  const { result: session, waits } = await withRateLimitRetries({
+    start: (attempt) => {
       for (const folder of plan.writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
-      session = await runSession(input, sessionDir, scratch);
-      const limit = session.rateLimit;
-      if (limit === undefined || rateLimitWaits >= input.rateLimits.retries || input.signal.aborted) break;
-      // Not the task's failure: put the worktree back to its base, wait, and ask again.
-      rateLimitWaits += 1;
-      await runGit(worktree, ['reset', '--quiet', '--hard', 'HEAD']);
-      await runGit(worktree, ['clean', '-fdq']);
-      await sleep(rateLimitWaitMs(input.rateLimits, rateLimitWaits, limit.retryAfterMs), input.signal);
-    }
-    const commit = await commitAll(
-      worktree,
-      `baton: task ${plan.task}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${plan.runId}/${plan.task}/${plan.attempt}`,
-    );
-    return {
-      status: session.status,
-      commit,
-      durationMs: Math.round(session.durationMs),
-      usage: session.usage,
-      finalMessage: head(session.finalMessage, 4_000),
-      failure: session.status === 'completed' ? undefined : sessionFailure(session),
-      rateLimitWaits,
-    };
-  } finally {
-    rmSync(sessionDir, { recursive: true, force: true });
-  }
-}
-
-function runSession(input: ExecuteInput, sessionDir: string, scratch: string): Promise<AgentSessionResult> {
-  const { plan, worktree } = input;
-  return input.agent.startSession({
-    ...(plan.writable === undefined ? {} : { writableInside: plan.writable }),
-    prompt: plan.prompt,
-    cwd: worktree,
-    env: {
-      ...input.env,
-      BATON_RUN_ID: plan.runId,
-      BATON_ROLE: 'worker',
-      BATON_WORKSPACE: worktree,
-      BATON_TASK_ID: plan.task,
-      BATON_TASK_ATTEMPT: String(plan.attempt),
-      BATON_WORKER: String(input.slot),
-      BATON_PORT_BASE: String(plan.portBase + (input.slot - 1) * plan.portsPerWorker),
-      BATON_PORT_COUNT: String(plan.portsPerWorker),
-      TMPDIR: scratch,
+      return runAgentSession({
+        agent: input.agent,
+        identity: {
+          runId: plan.runId,
+          role: 'worker',
+          workspace: worktree,
+          task: {
+            id: plan.task,
+            attempt: plan.attempt,
+            slot: input.slot,
+            portBase: plan.portBase,
+            portCount: plan.portsPerWorker,
+          },
+        },
+        prompt: plan.prompt,
+        env: input.env,
+        timeoutMs: plan.timeoutMs,
+        signal: input.signal,
+        transcriptPath:
+          attempt === 1 ? input.transcriptPath : input.transcriptPath.replace(/(\.log)?$/, `-retry-${attempt - 1}.log`),
+        writableInside: plan.writable,
+      });
     },
-    timeoutMs: plan.timeoutMs,
+    // Not the task's failure: its partial work is kept under a ref, the worktree put back to its base.
+    setAside: (attempt) =>
+      saveAndReset(
+        worktree,
+        `refs/baton/rate-limited/${plan.runId}/${plan.task}-${plan.attempt}-${attempt}`,
+        plan.base,
+        `baton: partial work of a rate-limited session (task ${plan.task}, attempt ${plan.attempt})`,
+      ),
+    limits: input.rateLimits,
     signal: input.signal,
-    transcriptPath: input.transcriptPath,
-    sessionDir,
   });
+  const guarded =
+    session.status === 'completed' && features.ok
+      ? await guardUncommittedWork(worktree, features.list, input.guards, {
+          dir: input.scratchDir,
+          shown: 'the harness\'s scratch folder',
+        })
+      : undefined;
+  const commit = await commitAll(
+    worktree,
+    `baton: task ${plan.task}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${plan.runId}/${plan.task}/${plan.attempt}`,
+  );
+  return {
+    status: session.status,
+    commit,
+    durationMs: Math.round(session.durationMs),
+    usage: session.usage,
+    finalMessage: head(session.finalMessage, 4_000),
+    failure: session.status === 'completed' ? undefined : sessionFailure(session),
+    rateLimitWaits: waits,
+    ...(guarded === undefined
+      ? {}
+      : {
+          guards: {
+            firings: guarded.firings,
+            rejections: guarded.rejections,
+            corrections: guarded.corrections,
+          },
+        }),
+  };
 }
 
 /** Record an attempt's result (event, evidence) and decide whether it may queue for merge. */
@@ -257,6 +273,9 @@ export async function settleAttempt(
       ? {}
       : { rateLimitWaits: result.rateLimitWaits }),
   });
+  for (const firing of result.guards?.firings ?? []) {
+    loop.emit({ type: 'guard.fired', iteration: 0, task: plan.task, ...firing });
+  }
   if (result.commit !== null) {
     writeFileSync(join(dir, 'diff.patch'), await diffBetween(loop.workspace, plan.base, result.commit));
   }
@@ -269,6 +288,10 @@ export async function settleAttempt(
       reason: 'no-changes',
       diagnostics: `the worker changed nothing; it said: ${head(result.finalMessage, 1_000)}`,
     };
+  }
+  const rejections = result.guards?.rejections ?? [];
+  if (rejections.length > 0) {
+    return { landed: false, reason: 'refused', diagnostics: rejections.join('\n') };
   }
   return { landed: true, commit: result.commit };
 }
@@ -300,6 +323,8 @@ export async function runTaskAttempt(
       signal: loop.signal,
       transcriptPath: join(dir, 'transcript.log'),
       rateLimits: loop.config.rateLimits,
+      guards: loop.config.guards,
+      scratchDir: join(loop.workspace, '.baton', 'scratch', loop.runId, `${plan.task}-${plan.attempt}`),
     });
     return await settleAttempt(context, plan, worker, result);
   } finally {

@@ -6,7 +6,7 @@ import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
 import { driveParallel } from '../parallel/coordinator.ts';
 import type { TaskTransport } from '../parallel/transport.ts';
 import { saveAndReset } from '../loop/rollback.ts';
-import { firstStop, stopConditionsFor, type StopDecision } from '../loop/stop-conditions.ts';
+import { firstStop, stopConditionsFor, type StopDecision } from '../core/budgets.ts';
 import type { RunState } from '../log/reducer.ts';
 import { clearPause, clearStop, pauseRequested, readSteer, stopRequested } from './control.ts';
 

@@ -1,5 +1,6 @@
 import type { StopReason } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
+import { attemptsStarted, orderedTasks } from '../log/task-state.ts';
 import { exitCodes } from '../errors.ts';
 import { formatDurationMs } from '../util/duration.ts';
 
@@ -142,3 +143,60 @@ export function firstStop(
   }
   return undefined;
 }
+
+/** Worker sessions over the whole run: budgets.iterations counts them in a parallel run. */
+function sessionBudget(limit: number): StopCondition {
+  return (state) => {
+    const started = attemptsStarted(state.parallel);
+    return started >= limit
+      ? {
+          reason: 'budget-iterations',
+          message: `session budget spent: ${started} of ${limit} worker sessions ran without meeting the done condition (raise budgets.iterations to continue)`,
+          exitCode: exitCodes.budget,
+        }
+      : undefined;
+  };
+}
+
+/** One session over the per-iteration limits is a runaway: stop starting new ones. */
+function perSessionBudget(tokens: number | undefined, costUsd: number | undefined): StopCondition {
+  return (state) => {
+    for (const task of state.parallel === null ? [] : orderedTasks(state.parallel)) {
+      const used = task.usage.inputTokens + task.usage.outputTokens;
+      const perAttempt = task.attempts === 0 ? 0 : used / task.attempts;
+      if (tokens !== undefined && perAttempt > tokens) {
+        return {
+          reason: 'budget-iteration',
+          message: `task ${task.spec.id} ran away: ${Math.round(perAttempt)} tokens per session (limit ${tokens} per iteration); check the agent's turn limits, then raise budgets.perIteration`,
+          exitCode: exitCodes.budget,
+        };
+      }
+      if (costUsd !== undefined && task.attempts > 0 && task.usage.costUsd / task.attempts > costUsd) {
+        return {
+          reason: 'budget-iteration',
+          message: `task ${task.spec.id} ran away: $${(task.usage.costUsd / task.attempts).toFixed(2)} per session (limit $${costUsd.toFixed(2)}); raise budgets.perIteration`,
+          exitCode: exitCodes.budget,
+        };
+      }
+    }
+    return undefined;
+  };
+}
+
+/** A parallel run's budgets: sessions count as iterations; a runaway is judged per task session. */
+export function parallelStopConditions(budgets: {
+  readonly iterations: number;
+  readonly wallClockMs: number;
+  readonly tokens?: number | undefined;
+  readonly costUsd?: number | undefined;
+  readonly perIteration: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
+}): StopCondition[] {
+  return [
+    perSessionBudget(budgets.perIteration.tokens, budgets.perIteration.costUsd),
+    ...(budgets.tokens === undefined ? [] : [tokenBudget(budgets.tokens)]),
+    ...(budgets.costUsd === undefined ? [] : [costBudget(budgets.costUsd)]),
+    sessionBudget(budgets.iterations),
+    wallClockBudget(budgets.wallClockMs),
+  ];
+}
+

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/resolve.ts';
+import type { CheckResult } from '../log/events.ts';
+import type { CheckContext, CheckSpec } from '../loop/checks.ts';
+import { runCheck } from '../loop/checks.ts';
+import type { Feature } from '../workspace/features.ts';
+import { stateFiles } from '../workspace/paths.ts';
+
+/**
+ * What the harness runs as evidence, in one place for every mode (serial iteration, merge queue,
+ * integration judge, Claude Stop hook): a feature's verify command, an oracle, the smoke test.
+ */
+export function featureCheck(feature: Feature, config: Pick<Config, 'verifyTimeoutMs'>): CheckSpec {
+  return { name: feature.id, kind: 'feature', command: feature.verify, timeoutMs: config.verifyTimeoutMs };
+}
+
+export function oracleCheck(oracle: Config['oracles'][number]): CheckSpec {
+  return { name: oracle.name, kind: 'oracle', command: oracle.command, timeoutMs: oracle.timeoutMs };
+}
+
+/** Every feature's verify command, then every oracle. */
+export function verificationChecks(
+  features: readonly Feature[],
+  config: Pick<Config, 'verifyTimeoutMs' | 'oracles'>,
+): CheckSpec[] {
+  return [...features.map((feature) => featureCheck(feature, config)), ...config.oracles.map(oracleCheck)];
+}
+
+/** `smoke.command`, or `./init.sh smoke` when the workspace has an init.sh; none otherwise. */
+export function smokeCheck(workspace: string, config: Pick<Config, 'smoke'>): CheckSpec | undefined {
+  const command =
+    config.smoke.command ??
+    (existsSync(join(workspace, stateFiles.init)) ? `./${stateFiles.init} smoke` : undefined);
+  return command === undefined
+    ? undefined
+    : { name: 'smoke', kind: 'smoke', command, timeoutMs: config.smoke.timeoutMs };
+}
+
+/** Run checks one after another, in the order given; each is sandboxed and saves its output. */
+export async function runChecks(specs: readonly CheckSpec[], context: CheckContext): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const spec of specs) results.push(await runCheck(spec, context));
+  return results;
+}
