@@ -210,11 +210,13 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     const port = (server.address() as { port: number }).port;
     const { sandbox } = await prepareSandbox(
       workspace,
-      { ...settings, network: 'allowlist', allow: ['api.allowed.test'] },
+      { ...settings, network: 'allowlist', allow: [`api.allowed.test:${port}`] },
       {
-        'api.allowed.test': { host: '127.0.0.1', port },
-        // The blocked name leads to the same server: if the proxy let it through, the answer would show.
-        'blocked.example.test': { host: '127.0.0.1', port },
+        overrides: {
+          'api.allowed.test': { host: '127.0.0.1', port },
+          // The blocked name leads to the same server: if the proxy let it through, the answer would show.
+          'blocked.example.test': { host: '127.0.0.1', port },
+        },
       },
     );
     const run = (script: string): Promise<ProcessResult> => inside(script, {}, sandbox);
