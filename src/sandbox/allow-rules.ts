@@ -118,8 +118,8 @@ export function parseAllowRule(text: string): RuleParse {
     }
     return { ok: true, rule: { text, kind: 'localhost', host, ports } };
   }
-  if (host.startsWith('*.')) {
-    const suffix = host.slice(2);
+  if (host.includes('*')) {
+    const suffix = host.startsWith('*.') ? host.slice(2) : '';
     if (
       !isHostName(suffix) ||
       !suffix.includes('.') ||

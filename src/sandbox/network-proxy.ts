@@ -28,6 +28,8 @@ export interface ProxyOptions {
   readonly allow: readonly string[];
   /** How a name becomes addresses (default: the system resolver). Tests inject their own answers. */
   readonly resolve?: (host: string) => Promise<readonly string[]>;
+  /** How a checked address is connected to (default: TCP). Tests count and redirect the attempts. */
+  readonly connect?: (address: string, port: number) => Socket;
   /**
    * Tests only, never from baton.yaml: after an allowed name passed the host and port rules, connect
    * here instead of resolving it (a loopback test server standing in for a public host).
@@ -171,7 +173,11 @@ async function decide(
 }
 
 /** A TCP connection to the first of the checked addresses that answers. */
-function connectFirst(addresses: readonly string[], port: number): Promise<Socket> {
+function connectFirst(
+  addresses: readonly string[],
+  port: number,
+  open: (address: string, port: number) => Socket = (host, to) => connect({ host, port: to }),
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const tryFrom = (index: number, lastError: Error | undefined): void => {
       const address = addresses[index];
@@ -179,7 +185,8 @@ function connectFirst(addresses: readonly string[], port: number): Promise<Socke
         reject(lastError ?? new Error('no address'));
         return;
       }
-      const socket = connect({ host: address, port, timeout: connectTimeoutMs });
+      const socket = open(address, port);
+      socket.setTimeout(connectTimeoutMs);
       const fail = (error: Error): void => {
         socket.destroy();
         tryFrom(index + 1, error);
@@ -276,7 +283,7 @@ export async function startAllowlistProxy(options: ProxyOptions): Promise<Runnin
     }
     let upstream: Socket;
     try {
-      upstream = await connectFirst(decision.addresses, decision.port);
+      upstream = await connectFirst(decision.addresses, decision.port, options.connect);
     } catch (error) {
       answer(
         outgoing,
@@ -337,7 +344,7 @@ export async function startAllowlistProxy(options: ProxyOptions): Promise<Runnin
     }
     let upstream: Socket;
     try {
-      upstream = await connectFirst(decision.addresses, decision.port);
+      upstream = await connectFirst(decision.addresses, decision.port, options.connect);
     } catch (error) {
       rawAnswer(
         socket,
