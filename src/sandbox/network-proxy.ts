@@ -11,7 +11,8 @@ import { lookup } from 'node:dns/promises';
 import type { Duplex } from 'node:stream';
 import { BatonError, exitCodes } from '../errors.ts';
 import { addressScope } from './address-scope.ts';
-import { isHostName, matchRule, normalizeHost, parseAllowList, type AllowRule } from './allow-rules.ts';
+import { matchRule, normalizeHost, parseAllowList, type AllowRule } from './allow-rules.ts';
+import { parseAbsoluteUrl, parseAuthority, type Authority } from './proxy-target.ts';
 
 /**
  * The sandbox's only way out in `network: allowlist` mode: an HTTP and CONNECT proxy on a unix socket,
@@ -70,47 +71,6 @@ export function hostAllowed(host: string, allow: readonly string[]): boolean {
         ? name.endsWith(rule.host) && name.length > rule.host.length
         : name === rule.host),
   );
-}
-
-export interface Authority {
-  readonly host: string;
-  readonly port: number;
-}
-
-function validHost(host: string): boolean {
-  return isIP(host) !== 0 || isHostName(normalizeHost(host));
-}
-
-/** `host:port` of a CONNECT request (`[v6]:port` for IPv6); undefined when it is anything else. */
-export function parseAuthority(text: string): Authority | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/@]+)):(\d{1,5})$/.exec(text);
-  if (match === null) return undefined;
-  const host = match[1] ?? match[2] ?? '';
-  const port = Number(match[3]);
-  if (port < 1 || port > 65_535) return undefined;
-  if (match[1] !== undefined ? isIP(host) !== 6 : !validHost(host)) return undefined;
-  return { host, port };
-}
-
-/** The target of an absolute-form request (`GET http://host[:port]/path`); plain http only. */
-export function parseAbsoluteUrl(
-  text: string,
-): (Authority & { readonly path: string; readonly hostHeader: string }) | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' || !/^http:\/\//i.test(text)) return undefined;
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '' || !validHost(host)) return undefined;
-  return {
-    host,
-    port: url.port === '' ? 80 : Number(url.port),
-    path: `${url.pathname}${url.search}`,
-    hostHeader: url.host,
-  };
 }
 
 type Decision =
