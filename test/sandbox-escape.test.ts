@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -210,11 +219,13 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     const port = (server.address() as { port: number }).port;
     const { sandbox } = await prepareSandbox(
       workspace,
-      { ...settings, network: 'allowlist', allow: ['api.allowed.test'] },
+      { ...settings, network: 'allowlist', allow: [`api.allowed.test:${port}`] },
       {
-        'api.allowed.test': { host: '127.0.0.1', port },
-        // The blocked name leads to the same server: if the proxy let it through, the answer would show.
-        'blocked.example.test': { host: '127.0.0.1', port },
+        overrides: {
+          'api.allowed.test': { host: '127.0.0.1', port },
+          // The blocked name leads to the same server: if the proxy let it through, the answer would show.
+          'blocked.example.test': { host: '127.0.0.1', port },
+        },
       },
     );
     const run = (script: string): Promise<ProcessResult> => inside(script, {}, sandbox);
@@ -243,6 +254,73 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
       await sandbox.close();
       server.close();
     }
+  });
+
+  it("cannot plant files in the proxy's socket folder, replace its socket, or keep the folder after release", async () => {
+    const server = createHttpServer((_request, response) => {
+      response.end('hello-from-allowed');
+    });
+    await listen(server, 0);
+    const port = (server.address() as { port: number }).port;
+    const before = new Set(readdirSync(tmpdir()).filter((entry) => entry.startsWith('baton-proxy-')));
+    const { sandbox } = await prepareSandbox(
+      workspace,
+      { ...settings, network: 'allowlist', allow: [`api.allowed.test:${port}`] },
+      { overrides: { 'api.allowed.test': { host: '127.0.0.1', port } } },
+    );
+    const created = readdirSync(tmpdir()).filter(
+      (entry) => entry.startsWith('baton-proxy-') && !before.has(entry),
+    );
+    expect(created).toHaveLength(1);
+    const folder = join(tmpdir(), created[0] ?? '');
+    const socketPath = join(folder, 'proxy.sock');
+    try {
+      // From outside: the folder and the socket are there, and the socket answers.
+      expect(statSync(socketPath).isSocket()).toBe(true);
+      expect(await reachable({ path: socketPath })).toBe(true);
+      const inode = statSync(socketPath).ino;
+      const result = await inside(
+        [
+          `echo planted > ${folder}/planted.txt`,
+          `mkdir ${folder}/planted-dir`,
+          `ln -s /etc/passwd ${folder}/planted-link`,
+          `mv ${socketPath} ${folder}/moved.sock`,
+          `rm -f ${socketPath}`,
+          // Try to put a socket of its own where the proxy's was.
+          `${process.execPath} -e "require('net').createServer().listen('${socketPath}',()=>{console.log('REPLACED');process.exit(0)}).on('error',e=>console.log('listen',e.code))"`,
+          `${process.execPath} -e "fetch('http://api.allowed.test:${port}/').then(async r=>console.log('STATUS', r.status, await r.text())).catch(e=>console.log('ERROR', e.cause?.code ?? e.message))"`,
+        ].join('; '),
+        {},
+        sandbox,
+      );
+      // The proxy still works through the socket, inside...
+      expect(result.output).toContain('STATUS 200 hello-from-allowed');
+      const planted = readdirSync(folder).filter((entry) => entry !== 'proxy.sock');
+      expect(attempt(planted.length > 0 || result.output.includes('REPLACED'))).toBe(false);
+      // ... and outside: the same socket, still answering.
+      expect(attempt(!existsSync(socketPath) || statSync(socketPath).ino !== inode)).toBe(false);
+      expect(await reachable({ path: socketPath })).toBe(true);
+    } finally {
+      await sandbox.close();
+      server.close();
+    }
+    expect(attempt(existsSync(folder))).toBe(false);
+  });
+
+  it('sweeps the proxy folder a killed harness left behind', async () => {
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const stale = join(tmpdir(), `baton-proxy-${dead.pid ?? 0}-AbC123`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'proxy.sock'), '');
+    expect(existsSync(stale)).toBe(true);
+    const { sandbox } = await prepareSandbox(workspace, {
+      ...settings,
+      network: 'allowlist',
+      allow: ['api.allowed.test'],
+    });
+    await sandbox.close();
+    expect(existsSync(stale)).toBe(false);
   });
 
   it('cannot kill the harness', async () => {

@@ -1,4 +1,5 @@
 import type { ParsedConfig } from './schema.ts';
+import { parseAllowList } from '../sandbox/allow-rules.ts';
 
 export interface ConfigProblem {
   /** Dotted path of the field, e.g. `budgets.iterations`. */
@@ -54,4 +55,17 @@ const doneIsReachable: Rule = (config) =>
       ]
     : [];
 
-export const configRules: readonly Rule[] = [oracleNamesUnique, doneOraclesExist, doneIsReachable];
+/** Every `sandbox.allow` entry must mean exactly one thing the proxy can enforce (see allow-rules.ts). */
+const sandboxAllowValid: Rule = (config) =>
+  parseAllowList(config.sandbox.allow).problems.map((entry) => ({
+    field: `sandbox.allow.${entry.index}`,
+    message: entry.message,
+    fix: entry.fix,
+  }));
+
+export const configRules: readonly Rule[] = [
+  oracleNamesUnique,
+  doneOraclesExist,
+  doneIsReachable,
+  sandboxAllowValid,
+];

@@ -198,7 +198,9 @@ export const configSchema = z.strictObject({
       allow: z
         .array(z.string())
         .default([])
-        .describe('Hosts a worker may reach (e.g. api.anthropic.com, *.example.com).'),
+        .describe(
+          'Hosts a worker may reach, with their ports: api.example.com (443 and 80), api.example.com:8443, *.example.com; a local target only with its port (localhost:11434, 127.0.0.1:8080, [::1]:8080).',
+        ),
       passEnv: z
         .array(z.string())
         .default([])

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +113,7 @@ function bwrapSandbox(
       env.HOME = home;
       let inner = argv(request.command);
       const writable = [...(request.writable ?? [])];
+      const readOnly: string[] = [];
       if (proxy !== undefined) {
         // The proxy's socket is the only way out; a bridge inside turns it into 127.0.0.1:3128.
         const url = `http://127.0.0.1:${proxyPortInside}`;
@@ -124,7 +125,10 @@ function bwrapSandbox(
           NO_PROXY: '',
           NODE_USE_ENV_PROXY: '1',
         });
-        writable.push(dirname(proxy.socketPath));
+        // Read-only: a worker can neither plant files in it (they would stay on the host) nor replace the
+        // socket other sandboxes connect to. Connecting needs write permission on the socket itself,
+        // which a read-only mount does not take away.
+        readOnly.push(dirname(proxy.socketPath));
         inner = [process.execPath, proxyBridgePath(), proxy.socketPath, String(proxyPortInside), ...inner];
       }
       const args = bwrapArguments(
@@ -139,6 +143,7 @@ function bwrapSandbox(
             ...toolPaths(hidden, request.env.PATH),
             ...settings.readOnly,
             ...(request.readOnly ?? []),
+            ...readOnly,
           ],
           writable,
           hidden,
@@ -165,24 +170,79 @@ function bwrapSandbox(
   };
 }
 
+const proxyFolderPrefix = 'baton-proxy-';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove the proxy folders of harnesses that died without closing their sandbox (named by their pid). */
+export function sweepStaleProxyFolders(folder: string = tmpdir()): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const match = new RegExp(`^${proxyFolderPrefix}(\\d+)-[A-Za-z0-9]{6}$`).exec(entry);
+    if (match === null || processAlive(Number(match[1]))) continue;
+    rmSync(join(folder, entry), { recursive: true, force: true });
+  }
+}
+
+export interface ProxySeams {
+  /** Where an allowed name connects instead of resolving it (tests map a name to a loopback server). */
+  readonly overrides?: ProxyOptions['overrides'];
+  /** How names resolve (tests answer with the addresses they need; no real DNS). */
+  readonly resolve?: ProxyOptions['resolve'];
+}
+
 /**
- * The sandbox baton.yaml asks for, with `network: allowlist` starting the harness's proxy (`close()`
- * stops it). `overrides` sends allowed names to other addresses (tests map a name to a loopback server).
+ * The sandbox baton.yaml asks for, with `network: allowlist` starting the harness's proxy on a socket in
+ * a folder of its own; `close()` stops the proxy and removes the folder (and so does the harness's exit,
+ * if nobody called it; a later harness sweeps the folders of one that was killed).
  */
 export async function prepareSandbox(
   workspace: string,
   settings: SandboxSettings,
-  overrides?: ProxyOptions['overrides'],
+  seams: ProxySeams = {},
 ): Promise<{ sandbox: Sandbox; warning: string | undefined }> {
   const chosen = createSandbox(workspace, settings);
   if (chosen.sandbox.backend !== 'bwrap' || settings.network !== 'allowlist') return chosen;
-  const socketDir = mkdtempSync(join(tmpdir(), 'baton-proxy-'));
-  const proxy = await startAllowlistProxy({
-    socketPath: join(socketDir, 'proxy.sock'),
-    allow: settings.allow,
-    ...(overrides === undefined ? {} : { overrides }),
-  });
-  return { sandbox: bwrapSandbox(workspace, settings, proxy), warning: chosen.warning };
+  sweepStaleProxyFolders();
+  const socketDir = mkdtempSync(join(tmpdir(), `${proxyFolderPrefix}${process.pid}-`));
+  const removeFolder = (): void => {
+    rmSync(socketDir, { recursive: true, force: true });
+  };
+  process.once('exit', removeFolder);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startAllowlistProxy({
+      socketPath: join(socketDir, 'proxy.sock'),
+      allow: settings.allow,
+      ...seams,
+    });
+  } catch (error) {
+    process.removeListener('exit', removeFolder);
+    removeFolder();
+    throw error;
+  }
+  const closing: RunningProxy = {
+    socketPath: proxy.socketPath,
+    refused: proxy.refused,
+    close: async () => {
+      await proxy.close();
+      process.removeListener('exit', removeFolder);
+      removeFolder();
+    },
+  };
+  return { sandbox: bwrapSandbox(workspace, settings, closing), warning: chosen.warning };
 }
 
 /** The sandbox baton.yaml asks for; `auto` is bwrap where it works. An explicit bwrap that cannot work is an error. */
