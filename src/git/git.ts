@@ -111,11 +111,13 @@ export async function nestedRepositoryCandidates(
 /**
  * `git add` records a nested repository as a gitlink, and every later status or stash would run git
  * inside it with that repository's config (fsmonitor, filters: the worker's programs, on the host).
- * So the harness refuses before adding anything.
+ * `git add` itself checks a populated gitlink the same way. So the harness refuses, before adding
+ * anything, both a new nested repository and a recorded gitlink whose repository the worktree controls.
  */
 async function refuseNestedRepositories(cwd: string, pathspecs: readonly string[] = []): Promise<void> {
   const candidates = await nestedRepositoryCandidates(cwd, pathspecs);
   const found = [...candidates.untrackedDirectories, ...candidates.gitlinks];
+  if (found.length === 0) found.push(...(await untrustedPopulatedGitlinks(cwd)));
   if (found.length > 0) {
     throw new GitWorkerContentError(
       'embedded-repository',
@@ -173,7 +175,11 @@ export function isTruncatedDiff(text: string): boolean {
   return text.startsWith(diffTruncationMarker) || text.includes(`\n${diffTruncationMarker}`);
 }
 
-async function boundedDiffOutput(cwd: string, args: readonly string[], options: DiffOptions): Promise<BoundedDiff> {
+async function boundedDiffOutput(
+  cwd: string,
+  args: readonly string[],
+  options: DiffOptions,
+): Promise<BoundedDiff> {
   const result = await runGit(cwd, args, { maxOutputBytes: options.maxBytes, onOverflow: 'truncate' });
   if (!result.truncated) return { text: result.stdout, truncated: false };
   const limit = options.maxBytes ?? defaultMaxOutputBytes;
@@ -194,7 +200,12 @@ export async function boundedDiffBetween(
   return boundedDiffOutput(cwd, ['diff', '--stat', '--patch', from, to], options);
 }
 
-export async function diffBetween(cwd: string, from: string, to: string, options: DiffOptions = {}): Promise<string> {
+export async function diffBetween(
+  cwd: string,
+  from: string,
+  to: string,
+  options: DiffOptions = {},
+): Promise<string> {
   return (await boundedDiffBetween(cwd, from, to, options)).text;
 }
 
@@ -279,7 +290,12 @@ export async function boundedUnifiedDiff(
 }
 
 /** The patch between two commits with no context lines: what the diff guards read (marked if cut). */
-export async function unifiedDiff(cwd: string, from: string, to: string, options: DiffOptions = {}): Promise<string> {
+export async function unifiedDiff(
+  cwd: string,
+  from: string,
+  to: string,
+  options: DiffOptions = {},
+): Promise<string> {
   return (await boundedUnifiedDiff(cwd, from, to, options)).text;
 }
 
@@ -360,12 +376,50 @@ export async function untrustedPopulatedGitlinks(cwd: string): Promise<string[]>
     if (!stats.isFile() || stats.size > 4096) return true;
     const target = /^gitdir: (.+)$/m.exec(readFileSync(entry, 'utf8').slice(0, 4096))?.[1]?.trim();
     if (target === undefined) return true;
-    const rel = relative(commonDir, resolve(join(cwd, path), target));
-    return rel === '' || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`);
+    return !isWithin(commonDir, resolve(join(cwd, path), target));
   });
 }
 
 export async function gitCommonDir(cwd: string): Promise<string> {
   const dir = (await runGit(cwd, ['rev-parse', '--git-common-dir'])).stdout.trim();
   return isAbsolute(dir) ? dir : join(cwd, dir);
+}
+
+export interface WorktreeConfigFile {
+  /** Relative to the worktree. */
+  readonly file: string;
+  readonly keys: readonly string[];
+}
+
+/**
+ * Config files git reads that lie in the worktree, outside the git folder: a `.git/config` that
+ * includes a shared file from the project (`include.path = ../.gitconfig`). The worker can write those,
+ * and a filter driver defined there runs on `git add`, so the caller refuses to run with any (the
+ * person's config does not change during a run: checking once at the start is enough).
+ */
+export async function worktreeConfigFiles(cwd: string): Promise<WorktreeConfigFile[]> {
+  const root = resolve(cwd);
+  const commonDir = resolve(await gitCommonDir(cwd));
+  const gitDir = resolve(root, (await runGit(cwd, ['rev-parse', '--git-dir'])).stdout.trim());
+  const files = new Map<string, string[]>();
+  const fields: string[] = [];
+  await runGit(cwd, ['config', '--list', '--show-origin', '--show-scope', '-z'], {
+    onRecord: (record) => {
+      fields.push(record);
+      if (fields.length < 3) return;
+      const [, origin = '', entry = ''] = fields.splice(0, 3);
+      if (!origin.startsWith('file:')) return;
+      const file = resolve(root, origin.slice('file:'.length));
+      const inGitDirectory = [commonDir, gitDir].some((dir) => isWithin(dir, file));
+      if (!isWithin(root, file) || inGitDirectory) return;
+      const key = entry.split('\n')[0] ?? '';
+      files.set(file, [...(files.get(file) ?? []), key]);
+    },
+  });
+  return [...files].map(([file, keys]) => ({ file: relative(root, file), keys }));
+}
+
+function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
 }

@@ -188,7 +188,11 @@ export function checkOwnGitEntry(cwd: string): void {
   }
   if (stats.isDirectory()) return;
   if (stats.isSymbolicLink() || !stats.isFile() || stats.size > 4096) {
-    throw new GitWorkerContentError('git-directory-tampered', `${entry} is not a directory or a gitdir file`, '.git');
+    throw new GitWorkerContentError(
+      'git-directory-tampered',
+      `${entry} is not a directory or a gitdir file`,
+      '.git',
+    );
   }
   const buffer = Buffer.alloc(stats.size);
   const fd = openSync(entry, 'r');
@@ -213,7 +217,11 @@ function failureFor(cwd: string, args: readonly string[], stdout: string, stderr
   const detail = sanitizeMessage(stderr.trim() === '' ? stdout : stderr);
   const reason = classifyGitFailure(subcommand, stderr);
   if (reason !== null) {
-    return new GitWorkerContentError(reason, `git ${subcommand} refused the worktree's content: ${detail}`, quotedPath(stderr));
+    return new GitWorkerContentError(
+      reason,
+      `git ${subcommand} refused the worktree's content: ${detail}`,
+      quotedPath(stderr),
+    );
   }
   return new BatonError(`git ${sanitizeMessage(args.join(' '), 500)} failed in ${cwd}: ${detail}`, {
     code: 'GIT_FAILED',

@@ -45,7 +45,10 @@ interface Pattern {
 
 // git runs with LC_ALL=C, so its messages are the English ones matched here.
 const patterns: readonly Pattern[] = [
-  { reason: 'working-tree-encoding', test: /working-tree-encoding|failed to encode|BOM is (?:required|prohibited)/ },
+  {
+    reason: 'working-tree-encoding',
+    test: /working-tree-encoding|failed to encode|BOM is (?:required|prohibited)/,
+  },
   {
     reason: 'embedded-repository',
     test: /does not have a commit checked out|embedded git repository|is in submodule|in unpopulated submodule/,
@@ -63,7 +66,19 @@ const patterns: readonly Pattern[] = [
 ];
 
 /** Subcommands that read the worktree's files: their failures can be the worker's doing. */
-const worktreeReaders = new Set(['add', 'status', 'stash', 'commit', 'diff', 'checkout', 'reset', 'rm', 'ls-files', 'clean', 'update-index']);
+const worktreeReaders = new Set([
+  'add',
+  'status',
+  'stash',
+  'commit',
+  'diff',
+  'checkout',
+  'reset',
+  'rm',
+  'ls-files',
+  'clean',
+  'update-index',
+]);
 
 /** Harness-side failures that only look like content errors (a lock, a missing repository). */
 const harnessSide = /index\.lock|not a git repository|unable to create '.*\.lock'/;

@@ -99,7 +99,9 @@ export function detectNestedRepositories(
       if (!examine(folder)) break;
     }
   }
-  for (const gitlink of snapshot.gitlinks ?? []) add({ path: components(gitlink).join('/'), kind: 'gitlink' });
+  for (const gitlink of snapshot.gitlinks ?? []) {
+    add({ path: components(gitlink).join('/'), kind: 'gitlink' });
+  }
   return [...findings.values()].sort((left, right) =>
     left.path === right.path ? left.kind.localeCompare(right.kind) : left.path < right.path ? -1 : 1,
   );
