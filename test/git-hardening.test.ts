@@ -534,3 +534,22 @@ describe('config files in the worktree', () => {
     ]);
   });
 });
+
+describe('remote operations', () => {
+  it('still clone, push, fetch and list a bare repository given by path (the distributed mode)', async () => {
+    const { root, repo } = setup();
+    const bare = join(root, 'shared.git');
+    git(root, 'init', '-q', '--bare', bare);
+    await runGit(repo, ['push', '--quiet', bare, 'HEAD:refs/heads/baton/integration']);
+    expect((await runGit(repo, ['ls-remote', '--heads', bare])).stdout).toContain(
+      'refs/heads/baton/integration',
+    );
+    const clone = join(root, 'clone');
+    mkdirSync(clone);
+    await runGit(clone, ['clone', '--quiet', '--no-checkout', bare, '.']);
+    await runGit(clone, ['fetch', '--quiet', bare, '+refs/heads/baton/integration:refs/remotes/baton/x']);
+    expect(await headCommit(repo)).toBe(
+      (await runGit(clone, ['rev-parse', 'refs/remotes/baton/x'])).stdout.trim(),
+    );
+  });
+});
