@@ -54,7 +54,11 @@ function tooNew(path: string, lineNumber: number, version: number): BatonError {
 }
 
 /** Split log text into events. Only a last line without its newline may be incomplete: it is dropped. */
-export function parseLogText(text: string, path = 'events.jsonl', options: ReadLogOptions = {}): ReadLogResult {
+export function parseLogText(
+  text: string,
+  path = 'events.jsonl',
+  options: ReadLogOptions = {},
+): ReadLogResult {
   const events: RunEvent[] = [];
   const warnings: LogWarning[] = [];
   const lines = text.split('\n');
