@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';
+import type { LogWarning } from '../log/event-log.ts';
 import type { RunState } from '../log/reducer.ts';
 import { activeElapsedMs } from '../run/drive.ts';
 import { isLockLive, readRunLock } from '../run/lock.ts';
@@ -27,6 +28,8 @@ export interface Explanation {
   readonly questions: RunState['questions'];
   readonly lastCheckpoint: RunState['lastCheckpoint'];
   readonly guardFirings: RunState['guardFirings'];
+  /** Lines of the run's log that were left out because this baton does not understand them. */
+  readonly warnings: readonly LogWarning[];
 }
 
 function headline(state: RunState, live: boolean): string {
@@ -100,5 +103,6 @@ export function explain(workspace: string, runId?: string): Explanation {
     questions: state.questions,
     lastCheckpoint: state.lastCheckpoint,
     guardFirings: state.guardFirings,
+    warnings: record.warnings,
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
-import { readEventLog } from '../log/event-log.ts';
+import { readEventLog, type LogWarning } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations, foldEvents, type IterationSummary, type RunState } from '../log/reducer.ts';
 import { readFeatureList, type Feature } from '../workspace/features.ts';
@@ -12,6 +12,8 @@ export interface RunRecord {
   readonly events: readonly RunEvent[];
   readonly state: RunState;
   readonly tornTail: boolean;
+  /** Lines left out because this baton does not understand them (unknown type, newer version). */
+  readonly warnings: readonly LogWarning[];
 }
 
 /** Run ids of a workspace, oldest first (ids start with their UTC start time). */
@@ -23,7 +25,10 @@ export function listRuns(workspace: string): string[] {
     .sort();
 }
 
-/** Replay one run's log (the newest when no id is given). */
+/**
+ * Replay one run's log (the newest when no id is given), for reading: a line this baton does not
+ * understand is left out with a warning instead of failing the command (resume reads strictly).
+ */
 export function readRun(workspace: string, runId?: string): RunRecord {
   const runs = listRuns(workspace);
   const id = runId ?? runs.at(-1);
@@ -39,8 +44,8 @@ export function readRun(workspace: string, runId?: string): RunRecord {
       },
     );
   }
-  const { events, tornTail } = readEventLog(eventLogPath(workspace, id));
-  return { runId: id, events, state: foldEvents(events), tornTail };
+  const { events, tornTail, warnings } = readEventLog(eventLogPath(workspace, id), { tolerant: true });
+  return { runId: id, events, state: foldEvents(events), tornTail, warnings };
 }
 
 export interface StatusReport {
@@ -48,6 +53,8 @@ export interface StatusReport {
   readonly state: RunState | null;
   readonly features: readonly Pick<Feature, 'id' | 'title' | 'status'>[];
   readonly featureProblems: readonly string[];
+  /** Lines of the run's log that were left out (see `readRun`); absent in reports built by hand. */
+  readonly warnings?: readonly LogWarning[];
 }
 
 export function status(workspace: string): StatusReport {
@@ -65,6 +72,7 @@ export function status(workspace: string): StatusReport {
         }))
       : [],
     featureProblems: features.ok ? [] : features.problems,
+    warnings: record?.warnings ?? [],
   };
 }
 

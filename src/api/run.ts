@@ -11,7 +11,7 @@ import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import type { StopDecision } from '../core/budgets.ts';
-import { buildLoopContext, restoreChecks } from '../run/context.ts';
+import { buildLoopContext } from '../run/context.ts';
 import { clearPause } from '../run/control.ts';
 import { abandonIteration, driveRun } from '../run/drive.ts';
 import { acquireRunLock, type RunLock } from '../run/lock.ts';
@@ -289,9 +289,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     // A crash inside a git command leaves its lock; we hold the run lock, so no git of ours is running.
     if (existsSync(indexLock)) rmSync(indexLock, { force: true });
     clearPause(workspace);
-    const runStarted = opened.events.find((event) => event.type === 'run.started');
-    const startCommit =
-      runStarted?.type === 'run.started' ? runStarted.headCommit : ((await headCommit(workspace)) ?? '');
+    const startCommit = state.startCommit ?? (await headCommit(workspace)) ?? '';
     const abort = combinedAbort(options.signal);
     context = await buildLoopContext({
       workspace,
@@ -323,11 +321,6 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
       warning: context.sandboxWarning ?? null,
     });
     if (state.currentIteration !== null) await abandonIteration(context, 'the harness died mid-iteration');
-    const restored = restoreChecks(opened.events, context.state);
-    context.previousChecks = restored.previous;
-    if (context.state.lastCheckpoint !== null) {
-      context.checkpoint = { commit: context.state.lastCheckpoint.commit, checks: restored.atCheckpoint };
-    }
     return await driveToStop(context, abort, options, true);
   } finally {
     await context?.sandbox.close();

@@ -1,5 +1,6 @@
 import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
+import type { LogWarning } from '../log/event-log.ts';
 import { allIterations, type IterationSummary, type RunState } from '../log/reducer.ts';
 import { orderedTasks } from '../log/task-state.ts';
 import { formatDurationMs } from '../util/duration.ts';
@@ -120,6 +121,11 @@ export function formatTimeline(state: RunState): string {
   return [`run ${state.runId ?? '?'}`, header, ...rows, stop].join('\n');
 }
 
+/** Lines of a log a reader left out (unknown type, newer version), one warning each. */
+export function formatLogWarnings(warnings: readonly LogWarning[]): string[] {
+  return warnings.map((warning) => `  WARNING  ${warning.message}`);
+}
+
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
   const state = report.state;
@@ -151,6 +157,7 @@ export function formatStatus(report: StatusReport): string {
     if (state.lastVerdict !== null) lines.push(`  last verdict: ${head(state.lastVerdict.reason, 300)}`);
     if (state.stop !== null) lines.push(`  stop: ${state.stop.message}`);
   }
+  lines.push(...formatLogWarnings(report.warnings ?? []));
   if (report.featureProblems.length > 0) lines.push(`  FEATURES.json: ${report.featureProblems.join('; ')}`);
   for (const feature of report.features) {
     lines.push(`  ${feature.status === 'passing' ? '✓' : '✗'} ${feature.id}  ${head(feature.title, 90)}`);

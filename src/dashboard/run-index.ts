@@ -1,5 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { RunEvent } from '../log/events.ts';
+import { logVersion } from '../log/log-version.ts';
+import { parseEventLine, type LogWarning } from '../log/parse-event.ts';
 import { initialRunState, reduceRunState, type RunState } from '../log/reducer.ts';
 
 /** One point of the budget burn chart: what the run had spent when an iteration (or task) ended. */
@@ -23,7 +25,10 @@ export class RunIndex {
   state: RunState = initialRunState;
   readonly burn: BurnPoint[] = [];
   eventCount = 0;
+  /** Lines left out because this baton does not understand them (unknown type, newer version). */
+  readonly warnings: LogWarning[] = [];
   #offset = 0;
+  #lines = 0;
   #partial = '';
 
   constructor(path: string) {
@@ -48,10 +53,21 @@ export class RunIndex {
         const lines = text.split('\n');
         this.#partial = lines.pop() ?? '';
         for (const line of lines) {
+          this.#lines += 1;
           if (line.trim() === '') continue;
-          const event = JSON.parse(line) as RunEvent;
-          this.#fold(event);
-          fresh.push(event);
+          const parsed = parseEventLine(line);
+          if (!parsed.ok) {
+            // A dashboard keeps showing the run: what it cannot read is named, not fatal.
+            this.warnings.push({
+              line: this.#lines,
+              type: parsed.type,
+              version: parsed.version,
+              message: `${this.path}:${this.#lines} left out: ${parsed.detail}, written by event log version ${parsed.version}${parsed.version > logVersion ? ` (this baton reads version ${logVersion})` : ''}`,
+            });
+            continue;
+          }
+          this.#fold(parsed.event);
+          fresh.push(parsed.event);
         }
       }
     } finally {
@@ -63,6 +79,8 @@ export class RunIndex {
   #reset(): void {
     this.#offset = 0;
     this.#partial = '';
+    this.#lines = 0;
+    this.warnings.length = 0;
     this.state = initialRunState;
     this.burn.length = 0;
     this.eventCount = 0;

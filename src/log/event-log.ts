@@ -15,66 +15,120 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { BatonError } from '../errors.ts';
-import { runEventTypes, type NewRunEvent, type RunEvent } from './events.ts';
+import { BatonError, exitCodes } from '../errors.ts';
+import type { NewRunEvent, RunEvent } from './events.ts';
+import { logVersion } from './log-version.ts';
+import { parseEventLine, type LogWarning } from './parse-event.ts';
+
+export type { LogWarning } from './parse-event.ts';
 
 export interface ReadLogResult {
   readonly events: RunEvent[];
   /** True when the last line was cut short (a crash mid-write); it was left out. */
   readonly tornTail: boolean;
+  /** Lines a tolerant read left out, and a note when some lines come from a newer baton. */
+  readonly warnings: readonly LogWarning[];
+  /** The newest log version among the lines (1: empty, or written before the log was versioned). */
+  readonly version: number;
 }
 
-const knownTypes = new Set<string>(runEventTypes);
+export interface ReadLogOptions {
+  /**
+   * Read-only commands (status, log, show, explain, the dashboard) keep working on a log they do not
+   * fully understand: a line with an unknown type or a shape that fails its schema is left out with a
+   * warning. Without it (resume, and anything that appends), such a log is refused: acting on a log
+   * with lines left out could redo or undo work.
+   */
+  readonly tolerant?: boolean;
+}
 
-function parseLine(line: string, lineNumber: number, path: string): RunEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new BatonError(`${path}:${lineNumber} is not a JSON event`, {
-      code: 'LOG_CORRUPT',
-      fix: 'the event log is append-only and only its last line can be torn by a crash; restore the file from a backup, or move the run folder away to start a new run',
-    });
-  }
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    !('type' in value) ||
-    typeof value.type !== 'string' ||
-    !knownTypes.has(value.type) ||
-    !('seq' in value) ||
-    typeof value.seq !== 'number'
-  ) {
-    throw new BatonError(`${path}:${lineNumber} is not a known baton event`, {
-      code: 'LOG_CORRUPT',
-      fix: 'this log was written by another version of baton or edited by hand; move the run folder away to start a new run',
-    });
-  }
-  return value as RunEvent;
+function tooNew(path: string, lineNumber: number, version: number): BatonError {
+  return new BatonError(
+    `${path}:${lineNumber} was written by a newer baton (event log version ${version}); this baton writes and reads version ${logVersion}`,
+    {
+      code: 'LOG_TOO_NEW',
+      fix: `upgrade baton to a version that writes event log version ${version} or later, then resume; \`baton status\`, \`baton log\` and \`baton explain\` still show the run as far as this version understands it`,
+      exitCode: exitCodes.usage,
+    },
+  );
 }
 
 /** Split log text into events. Only a last line without its newline may be incomplete: it is dropped. */
-export function parseLogText(text: string, path = 'events.jsonl'): ReadLogResult {
+export function parseLogText(
+  text: string,
+  path = 'events.jsonl',
+  options: ReadLogOptions = {},
+): ReadLogResult {
   const events: RunEvent[] = [];
+  const warnings: LogWarning[] = [];
   const lines = text.split('\n');
   const last = lines.pop() ?? '';
-  let tornTail = false;
+  let version = 1;
+  let newerNoted = false;
+  const take = (line: string, lineNumber: number): void => {
+    const parsed = parseEventLine(line);
+    version = Math.max(version, parsed.version);
+    if (parsed.version > logVersion) {
+      if (options.tolerant !== true) throw tooNew(path, lineNumber, parsed.version);
+      if (!newerNoted) {
+        newerNoted = true;
+        warnings.push({
+          line: lineNumber,
+          type: parsed.ok ? parsed.event.type : parsed.type,
+          version: parsed.version,
+          message: `${path}:${lineNumber} was written by a newer baton (event log version ${parsed.version}; this one reads version ${logVersion}): shown as far as this version understands it, and \`baton resume\` will refuse it until baton is upgraded`,
+        });
+      }
+    }
+    if (parsed.ok) {
+      events.push(parsed.event);
+      return;
+    }
+    if (options.tolerant === true) {
+      warnings.push({
+        line: lineNumber,
+        type: parsed.type,
+        version: parsed.version,
+        message: `${path}:${lineNumber} left out: ${parsed.detail}, written by event log version ${parsed.version}`,
+      });
+      return;
+    }
+    if (parsed.problem === 'not-json') {
+      throw new BatonError(`${path}:${lineNumber} is not a JSON event`, {
+        code: 'LOG_CORRUPT',
+        fix: 'the event log is append-only and only its last line can be torn by a crash; restore the file from a backup, or move the run folder away to start a new run',
+      });
+    }
+    throw new BatonError(`${path}:${lineNumber} is not a known baton event: ${parsed.detail}`, {
+      code: 'LOG_CORRUPT',
+      fix: 'this log was edited by hand or damaged (a newer baton would have marked its lines with a newer version); move the run folder away to start a new run',
+    });
+  };
   lines.forEach((line, index) => {
-    if (line.trim() !== '') events.push(parseLine(line, index + 1, path));
+    if (line.trim() !== '') take(line, index + 1);
   });
+  let tornTail = false;
   if (last.trim() !== '') {
+    const before = events.length;
     try {
-      events.push(parseLine(last, lines.length + 1, path));
-    } catch {
+      take(last, lines.length + 1);
+    } catch (error) {
+      // A newer baton's line is complete, not torn: cutting it off would lose its work.
+      if (BatonError.isInstance(error) && error.code === 'LOG_TOO_NEW') throw error;
+      tornTail = true;
+    }
+    // A tolerant read does not throw: a line that was left out without its newline is a torn write.
+    if (options.tolerant === true && events.length === before && warnings.at(-1)?.line === lines.length + 1) {
+      warnings.pop();
       tornTail = true;
     }
   }
-  return { events, tornTail };
+  return { events, tornTail, warnings, version };
 }
 
-export function readEventLog(path: string): ReadLogResult {
-  if (!existsSync(path)) return { events: [], tornTail: false };
-  return parseLogText(readFileSync(path, 'utf8'), path);
+export function readEventLog(path: string, options: ReadLogOptions = {}): ReadLogResult {
+  if (!existsSync(path)) return { events: [], tornTail: false, warnings: [], version: 1 };
+  return parseLogText(readFileSync(path, 'utf8'), path, options);
 }
 
 /** Length of the file up to and including its last newline: what survives a torn write. */
@@ -139,7 +193,7 @@ export class EventLog {
   }
 
   append(event: NewRunEvent, now: Date = new Date()): RunEvent {
-    const full = { seq: this.nextSeq, at: now.toISOString(), ...event } as RunEvent;
+    const full = { v: logVersion, seq: this.nextSeq, at: now.toISOString(), ...event } as RunEvent;
     const line = `${JSON.stringify(full)}\n`;
     writeSync(this.descriptor, line);
     fsyncSync(this.descriptor);

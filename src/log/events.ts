@@ -1,381 +1,368 @@
+import { z } from 'zod';
+
 /**
- * The closed set of events a run records. Names are noun.verb. Every field a reader needs is in the
- * event itself, so that status, log, explain and the dashboard replay the same file and agree.
+ * The closed set of events a run records, defined once as zod schemas: the TypeScript types, the list of
+ * event types and the validation of every line read back are all derived from `runEventSchemas`. Names
+ * are noun.verb. Every field a reader needs is in the event itself, so that status, log, explain and the
+ * dashboard replay the same file and agree.
+ *
+ * Changing the shape of an event means a new `logVersion` (log-version.ts) and an upcaster that brings
+ * the older shape to the new one, so that logs already on disk stay readable.
  */
-export type StopReason =
-  | 'done'
-  | 'budget-iterations'
-  | 'budget-wall-clock'
-  | 'budget-tokens'
-  | 'budget-cost'
-  | 'budget-iteration'
-  | 'no-progress'
-  | 'parked'
-  | 'error'
-  | 'stopped'
-  | 'aborted';
+
+const stopReasonSchema = z.enum([
+  'done',
+  'budget-iterations',
+  'budget-wall-clock',
+  'budget-tokens',
+  'budget-cost',
+  'budget-iteration',
+  'no-progress',
+  'parked',
+  'error',
+  'stopped',
+  'aborted',
+]);
+export type StopReason = z.infer<typeof stopReasonSchema>;
 
 /** The failure-mode guards; each firing is an event with what it did. */
-export type GuardName =
-  | 'test-gaming'
-  | 'protected-path'
-  | 'ignore-directive'
-  | 'features'
-  | 'pollution'
-  | 'state-pollution'
-  | 'tampering'
-  | 'regression'
-  | 'question'
-  | 'plan-rot'
-  | 'stall';
+const guardNameSchema = z.enum([
+  'test-gaming',
+  'protected-path',
+  'ignore-directive',
+  'features',
+  'pollution',
+  'state-pollution',
+  'tampering',
+  'regression',
+  'question',
+  'plan-rot',
+  'stall',
+]);
+export type GuardName = z.infer<typeof guardNameSchema>;
 
-export type GuardAction = 'rejected' | 'restored' | 'moved' | 'compacted' | 'recorded' | 'kept';
+const guardActionSchema = z.enum(['rejected', 'restored', 'moved', 'compacted', 'recorded', 'kept']);
+export type GuardAction = z.infer<typeof guardActionSchema>;
 
-export interface CheckResult {
-  /** Feature id or oracle name. */
-  readonly name: string;
-  readonly kind: 'feature' | 'oracle' | 'smoke' | 'task';
-  readonly command: string;
-  readonly passed: boolean;
-  readonly exitCode: number | null;
-  /** How it ended: 'exit 0', 'timed out', ... */
-  readonly ended: string;
-  readonly durationMs: number;
-  /** Saved output, relative to the workspace. */
-  readonly outputPath: string;
-}
+const checkResultSchema = z
+  .object({
+    /** Feature id or oracle name. */
+    name: z.string(),
+    kind: z.enum(['feature', 'oracle', 'smoke', 'task']),
+    command: z.string(),
+    passed: z.boolean(),
+    exitCode: z.number().nullable(),
+    /** How it ended: 'exit 0', 'timed out', ... */
+    ended: z.string(),
+    durationMs: z.number(),
+    /** Saved output, relative to the workspace. */
+    outputPath: z.string(),
+  })
+  .readonly();
+export type CheckResult = z.infer<typeof checkResultSchema>;
 
-export interface Usage {
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cachedInputTokens: number;
-  readonly costUsd: number;
-}
+const usageSchema = z
+  .object({
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cachedInputTokens: z.number(),
+    costUsd: z.number(),
+  })
+  .readonly();
+export type Usage = z.infer<typeof usageSchema>;
 
-export interface Verdict {
-  readonly done: boolean;
-  /** The worker said it was done. */
-  readonly claimed: boolean;
-  /** The worker said it was done and the evidence disagreed. */
-  readonly claimRejected: boolean;
-  /** One paragraph a person (and the next worker) can act on. */
-  readonly reason: string;
-  readonly failing: readonly string[];
-  /** The model judge's opinion, when baton.yaml configures one (an error when it could not be asked). */
-  readonly model?:
-    | { readonly met: boolean; readonly reason: string; readonly next: string }
-    | { readonly error: string }
-    | undefined;
-}
+const verdictSchema = z
+  .object({
+    done: z.boolean(),
+    /** The worker said it was done. */
+    claimed: z.boolean(),
+    /** The worker said it was done and the evidence disagreed. */
+    claimRejected: z.boolean(),
+    /** One paragraph a person (and the next worker) can act on. */
+    reason: z.string(),
+    failing: z.array(z.string()).readonly(),
+    /** The model judge's opinion, when baton.yaml configures one (an error when it could not be asked). */
+    model: z
+      .union([
+        z.object({ met: z.boolean(), reason: z.string(), next: z.string() }).readonly(),
+        z.object({ error: z.string() }).readonly(),
+      ])
+      .optional(),
+  })
+  .readonly();
+export type Verdict = z.infer<typeof verdictSchema>;
 
 /** One task of a parallel run's plan, as the planner wrote it and the harness accepted it. */
-export interface PlannedTask {
-  readonly id: string;
-  readonly goal: string;
-  readonly features: readonly string[];
-  /** Globs of the files the task may change. */
-  readonly scope: readonly string[];
-  readonly dependsOn: readonly string[];
-  readonly verify: readonly string[];
-}
+const plannedTaskSchema = z
+  .object({
+    id: z.string(),
+    goal: z.string(),
+    features: z.array(z.string()).readonly(),
+    /** Globs of the files the task may change. */
+    scope: z.array(z.string()).readonly(),
+    dependsOn: z.array(z.string()).readonly(),
+    verify: z.array(z.string()).readonly(),
+  })
+  .readonly();
+export type PlannedTask = z.infer<typeof plannedTaskSchema>;
 
 /** Why a task's attempt did not land: the task goes back to the queue with these diagnostics. */
-export type TaskReturnReason =
-  | 'session-failed'
-  | 'no-changes'
-  | 'out-of-scope'
-  | 'refused'
-  | 'conflict'
-  | 'verification-failed'
-  | 'interrupted';
+const taskReturnReasonSchema = z.enum([
+  'session-failed',
+  'no-changes',
+  'out-of-scope',
+  'refused',
+  'conflict',
+  'verification-failed',
+  'interrupted',
+]);
+export type TaskReturnReason = z.infer<typeof taskReturnReasonSchema>;
 
-interface EventBase {
-  readonly seq: number;
-  readonly at: string;
+const budgetsSchema = z
+  .object({ iterations: z.number(), wallClockMs: z.number(), noProgressIterations: z.number() })
+  .readonly();
+const strings = z.array(z.string()).readonly();
+const checks = z.array(checkResultSchema).readonly();
+const sessionStatus = z.enum(['completed', 'failed', 'timed-out', 'aborted']);
+
+/** What the log adds to every event: its number, its time, and the schema version that wrote it. */
+const eventBase = {
+  /** Absent on lines written before the log was versioned: those are version 1. */
+  v: z.number().int().positive().optional(),
+  seq: z.number(),
+  at: z.string(),
+};
+
+function event<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {
+  return z.object({ ...eventBase, type: z.literal(type), ...shape }).readonly();
 }
 
-export type RunEvent = EventBase &
-  (
-    | {
-        readonly type: 'run.started';
-        readonly runId: string;
-        readonly goal: string;
-        readonly workspace: string;
-        readonly headCommit: string;
-        readonly budgets: {
-          readonly iterations: number;
-          readonly wallClockMs: number;
-          readonly noProgressIterations: number;
-        };
-        readonly featuresTotal: number;
-        readonly featuresPassing: number;
-        /** Parallel workers (absent: the serial loop). */
-        readonly workers?: number;
-      }
-    | { readonly type: 'iteration.started'; readonly iteration: number; readonly headCommit: string }
-    | { readonly type: 'smoke.ended'; readonly iteration: number; readonly result: CheckResult | null }
-    | {
-        readonly type: 'agent.started';
-        readonly iteration: number;
-        readonly agent: string;
-        readonly pid: number | null;
-      }
-    | {
-        readonly type: 'agent.ended';
-        readonly iteration: number;
-        readonly status: 'completed' | 'failed' | 'timed-out' | 'aborted';
-        readonly exitCode: number | null;
-        readonly durationMs: number;
-        readonly usage: Usage;
-        readonly claimedDone: boolean;
-        readonly finalMessage: string;
-      }
-    | {
-        readonly type: 'agent.rate-limited';
-        readonly iteration: number;
-        /** Rate-limited sessions so far in this iteration. */
-        readonly attempt: number;
-        readonly message: string;
-        readonly waitMs: number;
-        /** Where the session's partial work was kept before the retry. */
-        readonly savedAs: string | null;
-      }
-    | {
-        readonly type: 'guard.fired';
-        /** The serial loop's iteration (0 in a parallel run: see `task`). */
-        readonly iteration: number;
-        /** The parallel task whose attempt the guard looked at. */
-        readonly task?: string;
-        readonly guard: GuardName;
-        readonly action: GuardAction;
-        readonly details: readonly string[];
-      }
-    | {
-        readonly type: 'iteration.rolled-back';
-        readonly iteration: number;
-        /** The commit the branch was reset to. */
-        readonly to: string;
-        /** A ref that keeps the refused work, so nothing is lost. */
-        readonly savedAs: string | null;
-        readonly reason: string;
-      }
-    | {
-        readonly type: 'plan.refreshed';
-        readonly iteration: number;
-        readonly reason: string;
-        readonly commit: string | null;
-        readonly agent: string;
-      }
-    | {
-        readonly type: 'feature.parked';
-        readonly iteration: number;
-        readonly feature: string;
-        readonly reason: string;
-      }
-    | {
-        readonly type: 'agent.switched';
-        readonly iteration: number;
-        readonly from: string;
-        readonly to: string;
-        readonly reason: string;
-      }
-    | {
-        readonly type: 'human.edited';
-        readonly iteration: number;
-        readonly paths: readonly string[];
-        readonly commit: string | null;
-      }
-    | {
-        readonly type: 'steer.received';
-        readonly iteration: number;
-        readonly message: string;
-        readonly unpark: readonly string[];
-      }
-    | {
-        readonly type: 'iteration.interrupted';
-        readonly iteration: number;
-        /** Where the unfinished iteration's work was kept (null: it had changed nothing). */
-        readonly savedAs: string | null;
-        readonly resetTo: string;
-        readonly reason: string;
-      }
-    | {
-        readonly type: 'run.resumed';
-        readonly reason: string;
-        readonly budgets: {
-          readonly iterations: number;
-          readonly wallClockMs: number;
-          readonly noProgressIterations: number;
-        };
-        readonly reaped: readonly number[];
-      }
-    | { readonly type: 'sandbox.chosen'; readonly backend: 'bwrap' | 'none'; readonly warning: string | null }
-    | { readonly type: 'run.paused'; readonly by: string }
-    | { readonly type: 'run.unpaused'; readonly by: string }
-    | {
-        readonly type: 'checkpoint.restored';
-        readonly tag: string;
-        readonly commit: string;
-        readonly backup: string;
-        readonly featuresPassing: number;
-        readonly featuresTotal: number;
-        readonly passingFeatures: readonly string[];
-      }
-    | {
-        readonly type: 'question.asked';
-        readonly iteration: number;
-        readonly question: string;
-        readonly feature: string | null;
-      }
-    | {
-        readonly type: 'commit.created';
-        readonly iteration: number;
-        readonly commit: string;
-        readonly purpose: 'work' | 'record';
-      }
-    | {
-        readonly type: 'verify.ended';
-        readonly iteration: number;
-        readonly commit: string;
-        readonly checks: readonly CheckResult[];
-      }
-    | {
-        readonly type: 'tree.polluted';
-        readonly iteration: number;
-        readonly paths: readonly string[];
-        readonly stash: string | null;
-      }
-    | { readonly type: 'judge.ended'; readonly iteration: number; readonly verdict: Verdict }
-    | {
-        readonly type: 'checkpoint.created';
-        readonly iteration: number;
-        readonly tag: string;
-        readonly commit: string;
-      }
-    | {
-        readonly type: 'iteration.ended';
-        readonly iteration: number;
-        readonly durationMs: number;
-        readonly featuresPassing: number;
-        readonly featuresTotal: number;
-        readonly passingFeatures: readonly string[];
-        readonly progressed: boolean;
-        readonly regressed: readonly string[];
-        readonly summary: string;
-      }
-    | {
-        readonly type: 'tasks.planned';
-        readonly revision: number;
-        readonly tasks: readonly PlannedTask[];
-        readonly agent: string;
-        readonly commit: string | null;
-      }
-    | {
-        readonly type: 'plan.refused';
-        readonly revision: number;
-        readonly attempt: number;
-        readonly problems: readonly string[];
-      }
-    | {
-        readonly type: 'task.started';
-        readonly task: string;
-        readonly attempt: number;
-        readonly worker: number;
-        readonly branch: string;
-        readonly base: string;
-        readonly worktree: string;
-      }
-    | {
-        readonly type: 'task.worked';
-        readonly task: string;
-        readonly attempt: number;
-        readonly worker: number;
-        readonly status: 'completed' | 'failed' | 'timed-out' | 'aborted';
-        readonly commit: string | null;
-        readonly durationMs: number;
-        readonly usage: Usage;
-        readonly finalMessage: string;
-        /** Sessions of this attempt that ended on a rate limit and were retried after a wait. */
-        readonly rateLimitWaits?: number;
-      }
-    | {
-        readonly type: 'task.returned';
-        readonly task: string;
-        readonly attempt: number;
-        readonly reason: TaskReturnReason;
-        readonly diagnostics: string;
-      }
-    | {
-        readonly type: 'task.merged';
-        readonly task: string;
-        readonly attempt: number;
-        /** The integration branch's new tip. */
-        readonly commit: string;
-        readonly checks: readonly CheckResult[];
-        readonly passingFeatures: readonly string[];
-      }
-    | { readonly type: 'task.abandoned'; readonly task: string; readonly reason: string }
-    | {
-        readonly type: 'tasks.judged';
-        readonly revision: number;
-        readonly verdict: Verdict;
-        readonly decision: 'done' | 'replan' | 'stop';
-        readonly checks: readonly CheckResult[];
-        readonly featuresPassing: number;
-        readonly featuresTotal: number;
-        readonly passingFeatures: readonly string[];
-      }
-    | {
-        readonly type: 'run.stopped';
-        readonly reason: StopReason;
-        readonly message: string;
-        readonly exitCode: number;
-      }
-  );
+/** Every event type and its schema: the one definition everything else is derived from. */
+export const runEventSchemas = {
+  'run.started': event('run.started', {
+    runId: z.string(),
+    goal: z.string(),
+    workspace: z.string(),
+    headCommit: z.string(),
+    budgets: budgetsSchema,
+    featuresTotal: z.number(),
+    featuresPassing: z.number(),
+    /** Parallel workers (absent: the serial loop). */
+    workers: z.number().optional(),
+  }),
+  'iteration.started': event('iteration.started', { iteration: z.number(), headCommit: z.string() }),
+  'smoke.ended': event('smoke.ended', { iteration: z.number(), result: checkResultSchema.nullable() }),
+  'agent.started': event('agent.started', {
+    iteration: z.number(),
+    agent: z.string(),
+    pid: z.number().nullable(),
+  }),
+  'agent.ended': event('agent.ended', {
+    iteration: z.number(),
+    status: sessionStatus,
+    exitCode: z.number().nullable(),
+    durationMs: z.number(),
+    usage: usageSchema,
+    claimedDone: z.boolean(),
+    finalMessage: z.string(),
+  }),
+  'agent.rate-limited': event('agent.rate-limited', {
+    iteration: z.number(),
+    /** Rate-limited sessions so far in this iteration. */
+    attempt: z.number(),
+    message: z.string(),
+    waitMs: z.number(),
+    /** Where the session's partial work was kept before the retry. */
+    savedAs: z.string().nullable(),
+  }),
+  'guard.fired': event('guard.fired', {
+    /** The serial loop's iteration (0 in a parallel run: see `task`). */
+    iteration: z.number(),
+    /** The parallel task whose attempt the guard looked at. */
+    task: z.string().optional(),
+    guard: guardNameSchema,
+    action: guardActionSchema,
+    details: strings,
+  }),
+  'iteration.rolled-back': event('iteration.rolled-back', {
+    iteration: z.number(),
+    /** The commit the branch was reset to. */
+    to: z.string(),
+    /** A ref that keeps the refused work, so nothing is lost. */
+    savedAs: z.string().nullable(),
+    reason: z.string(),
+  }),
+  'plan.refreshed': event('plan.refreshed', {
+    iteration: z.number(),
+    reason: z.string(),
+    commit: z.string().nullable(),
+    agent: z.string(),
+  }),
+  'feature.parked': event('feature.parked', {
+    iteration: z.number(),
+    feature: z.string(),
+    reason: z.string(),
+  }),
+  'agent.switched': event('agent.switched', {
+    iteration: z.number(),
+    from: z.string(),
+    to: z.string(),
+    reason: z.string(),
+  }),
+  'question.asked': event('question.asked', {
+    iteration: z.number(),
+    question: z.string(),
+    feature: z.string().nullable(),
+  }),
+  'human.edited': event('human.edited', {
+    iteration: z.number(),
+    paths: strings,
+    commit: z.string().nullable(),
+  }),
+  'steer.received': event('steer.received', {
+    iteration: z.number(),
+    message: z.string(),
+    unpark: strings,
+  }),
+  'iteration.interrupted': event('iteration.interrupted', {
+    iteration: z.number(),
+    /** Where the unfinished iteration's work was kept (null: it had changed nothing). */
+    savedAs: z.string().nullable(),
+    resetTo: z.string(),
+    reason: z.string(),
+  }),
+  'run.resumed': event('run.resumed', {
+    reason: z.string(),
+    budgets: budgetsSchema,
+    reaped: z.array(z.number()).readonly(),
+  }),
+  'run.paused': event('run.paused', { by: z.string() }),
+  'sandbox.chosen': event('sandbox.chosen', {
+    backend: z.enum(['bwrap', 'none']),
+    warning: z.string().nullable(),
+  }),
+  'run.unpaused': event('run.unpaused', { by: z.string() }),
+  'checkpoint.restored': event('checkpoint.restored', {
+    tag: z.string(),
+    commit: z.string(),
+    backup: z.string(),
+    featuresPassing: z.number(),
+    featuresTotal: z.number(),
+    passingFeatures: strings,
+  }),
+  'commit.created': event('commit.created', {
+    iteration: z.number(),
+    commit: z.string(),
+    purpose: z.enum(['work', 'record']),
+  }),
+  'verify.ended': event('verify.ended', { iteration: z.number(), commit: z.string(), checks }),
+  'tree.polluted': event('tree.polluted', {
+    iteration: z.number(),
+    paths: strings,
+    stash: z.string().nullable(),
+  }),
+  'judge.ended': event('judge.ended', { iteration: z.number(), verdict: verdictSchema }),
+  'checkpoint.created': event('checkpoint.created', {
+    iteration: z.number(),
+    tag: z.string(),
+    commit: z.string(),
+  }),
+  'iteration.ended': event('iteration.ended', {
+    iteration: z.number(),
+    durationMs: z.number(),
+    featuresPassing: z.number(),
+    featuresTotal: z.number(),
+    passingFeatures: strings,
+    progressed: z.boolean(),
+    regressed: strings,
+    summary: z.string(),
+  }),
+  'tasks.planned': event('tasks.planned', {
+    revision: z.number(),
+    tasks: z.array(plannedTaskSchema).readonly(),
+    agent: z.string(),
+    commit: z.string().nullable(),
+    /**
+     * The oracles that passed on the integration branch when the plan was made (the first plan only):
+     * a merge may not break them. Absent in logs of version 1, where the coordinator measured them again.
+     */
+    passingOracles: strings.optional(),
+  }),
+  'plan.refused': event('plan.refused', {
+    revision: z.number(),
+    attempt: z.number(),
+    problems: strings,
+  }),
+  'task.started': event('task.started', {
+    task: z.string(),
+    attempt: z.number(),
+    worker: z.number(),
+    branch: z.string(),
+    base: z.string(),
+    worktree: z.string(),
+  }),
+  'task.worked': event('task.worked', {
+    task: z.string(),
+    attempt: z.number(),
+    worker: z.number(),
+    status: sessionStatus,
+    commit: z.string().nullable(),
+    durationMs: z.number(),
+    usage: usageSchema,
+    finalMessage: z.string(),
+    /** Sessions of this attempt that ended on a rate limit and were retried after a wait. */
+    rateLimitWaits: z.number().optional(),
+  }),
+  'task.returned': event('task.returned', {
+    task: z.string(),
+    attempt: z.number(),
+    reason: taskReturnReasonSchema,
+    diagnostics: z.string(),
+  }),
+  'task.merged': event('task.merged', {
+    task: z.string(),
+    attempt: z.number(),
+    /** The integration branch's new tip. */
+    commit: z.string(),
+    checks,
+    passingFeatures: strings,
+  }),
+  'task.abandoned': event('task.abandoned', { task: z.string(), reason: z.string() }),
+  'tasks.judged': event('tasks.judged', {
+    revision: z.number(),
+    verdict: verdictSchema,
+    decision: z.enum(['done', 'replan', 'stop']),
+    checks,
+    featuresPassing: z.number(),
+    featuresTotal: z.number(),
+    passingFeatures: strings,
+  }),
+  'run.stopped': event('run.stopped', {
+    reason: stopReasonSchema,
+    message: z.string(),
+    exitCode: z.number(),
+  }),
+};
 
-export type RunEventType = RunEvent['type'];
+type Schemas = typeof runEventSchemas;
 
-/** An event before the log gives it a sequence number and a time. */
+export type RunEventType = keyof Schemas;
+
+/** One event as it is in the log (and in memory, once upcast to the current version). */
+export type RunEvent = { [Type in RunEventType]: z.infer<Schemas[Type]> }[RunEventType];
+
+/** The event of one type, e.g. `RunEventOf<'verify.ended'>`. */
+export type RunEventOf<Type extends RunEventType> = z.infer<Schemas[Type]>;
+
+/** An event before the log gives it a sequence number, a time and the version. */
 export type NewRunEvent = RunEvent extends infer E
   ? E extends RunEvent
-    ? Omit<E, 'seq' | 'at'>
+    ? Omit<E, 'seq' | 'at' | 'v'>
     : never
   : never;
 
-export const runEventTypes: readonly RunEventType[] = [
-  'run.started',
-  'iteration.started',
-  'smoke.ended',
-  'agent.started',
-  'agent.ended',
-  'agent.rate-limited',
-  'guard.fired',
-  'iteration.rolled-back',
-  'plan.refreshed',
-  'feature.parked',
-  'agent.switched',
-  'question.asked',
-  'human.edited',
-  'steer.received',
-  'iteration.interrupted',
-  'run.resumed',
-  'run.paused',
-  'sandbox.chosen',
-  'run.unpaused',
-  'checkpoint.restored',
-  'commit.created',
-  'verify.ended',
-  'tree.polluted',
-  'judge.ended',
-  'checkpoint.created',
-  'iteration.ended',
-  'tasks.planned',
-  'plan.refused',
-  'task.started',
-  'task.worked',
-  'task.returned',
-  'task.merged',
-  'task.abandoned',
-  'tasks.judged',
-  'run.stopped',
-];
+export const runEventTypes = Object.keys(runEventSchemas) as readonly RunEventType[];
+
+export function isRunEventType(type: string): type is RunEventType {
+  return Object.hasOwn(runEventSchemas, type);
+}

@@ -54,6 +54,22 @@ export interface RunState {
   readonly lastVerdict: Verdict | null;
   readonly lastCheckpoint: Checkpoint | null;
   readonly checkpoints: readonly Checkpoint[];
+  /**
+   * The checks that held at each checkpoint, index for index with `checkpoints`: what a regression
+   * rollback returns to. An array beside the list (not a field of Checkpoint) keeps them out of the
+   * checkpoint lists that status, explain and rollback print.
+   */
+  readonly checkpointChecks: readonly (readonly CheckResult[])[];
+  /** HEAD when the run started: the rollback point until the first checkpoint. */
+  readonly startCommit: string | null;
+  /** The last `verify.ended`: what the tree was verified at, and the results. */
+  readonly lastVerification: {
+    readonly iteration: number;
+    readonly commit: string;
+    readonly checks: readonly CheckResult[];
+  } | null;
+  /** The final checks of the last finished iteration: the next one's regressions are measured against them. */
+  readonly previousChecks: readonly CheckResult[];
   readonly usage: Usage;
   readonly stop: { readonly reason: StopReason; readonly message: string; readonly exitCode: number } | null;
   /** Finished iterations (ended or interrupted), oldest first. */
@@ -117,6 +133,10 @@ export const initialRunState: RunState = {
   lastVerdict: null,
   lastCheckpoint: null,
   checkpoints: [],
+  checkpointChecks: [],
+  startCommit: null,
+  lastVerification: null,
+  previousChecks: [],
   usage: emptyUsage,
   stop: null,
   iterations: [],
@@ -161,6 +181,19 @@ function finishCurrent(state: RunState): RunState {
     : { ...state, iterations: [...state.iterations, state.current], current: null };
 }
 
+/** Where a regression is rolled back to: the last checkpoint and the checks that held there (else the start). */
+export function rollbackPoint(state: RunState): { commit: string; checks: readonly CheckResult[] } | null {
+  if (state.lastCheckpoint !== null) {
+    return { commit: state.lastCheckpoint.commit, checks: state.checkpointChecks.at(-1) ?? [] };
+  }
+  return state.startCommit === null ? null : { commit: state.startCommit, checks: [] };
+}
+
+/** The checks of the last verification of `iteration` (none: it was not verified). */
+function checksOf(state: RunState, iteration: number): readonly CheckResult[] {
+  return state.lastVerification?.iteration === iteration ? state.lastVerification.checks : [];
+}
+
 /** Every iteration, the one under way last: what a timeline shows. */
 export function allIterations(state: RunState): readonly IterationSummary[] {
   return state.current === null ? state.iterations : [...state.iterations, state.current];
@@ -177,6 +210,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         goal: event.goal,
         startedAt: event.at,
         segmentStartedAt: event.at,
+        startCommit: event.headCommit,
         status: 'running',
         budgets: event.budgets,
         featuresPassing: event.featuresPassing,
@@ -273,7 +307,8 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       };
     case 'iteration.interrupted': {
       // A checkpoint the interrupted iteration tagged is gone with its work.
-      const checkpoints = next.checkpoints.filter((entry) => entry.iteration !== event.iteration);
+      const kept = (entry: Checkpoint): boolean => entry.iteration !== event.iteration;
+      const checkpoints = next.checkpoints.filter(kept);
       return finishCurrent(
         updateCurrent(
           {
@@ -281,6 +316,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             currentIteration: null,
             interruptions: next.interruptions + 1,
             checkpoints,
+            checkpointChecks: next.checkpointChecks.filter((_checks, index) => {
+              const entry = next.checkpoints[index];
+              return entry !== undefined && kept(entry);
+            }),
             lastCheckpoint: checkpoints.at(-1) ?? null,
           },
           event.iteration,
@@ -326,6 +365,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       const checkpoints = index < 0 ? next.checkpoints : next.checkpoints.slice(0, index + 1);
       return {
         ...next,
+        checkpointChecks: index < 0 ? next.checkpointChecks : next.checkpointChecks.slice(0, index + 1),
         featuresPassing: event.featuresPassing,
         featuresTotal: event.featuresTotal,
         passingFeatures: event.passingFeatures,
@@ -348,9 +388,14 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     }
     case 'verify.ended': {
       const smokeFailed = next.current?.failedChecks.includes('smoke') === true;
-      return updateCurrent(next, event.iteration, {
-        failedChecks: [...(smokeFailed ? ['smoke'] : []), ...failedNames(event.checks)],
-      });
+      return updateCurrent(
+        {
+          ...next,
+          lastVerification: { iteration: event.iteration, commit: event.commit, checks: event.checks },
+        },
+        event.iteration,
+        { failedChecks: [...(smokeFailed ? ['smoke'] : []), ...failedNames(event.checks)] },
+      );
     }
     case 'tree.polluted':
       return updateCurrent(next, event.iteration, { polluted: event.paths });
@@ -361,7 +406,12 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     case 'checkpoint.created': {
       const checkpoint = { tag: event.tag, commit: event.commit, iteration: event.iteration };
       return updateCurrent(
-        { ...next, lastCheckpoint: checkpoint, checkpoints: [...next.checkpoints, checkpoint] },
+        {
+          ...next,
+          lastCheckpoint: checkpoint,
+          checkpoints: [...next.checkpoints, checkpoint],
+          checkpointChecks: [...next.checkpointChecks, checksOf(next, event.iteration)],
+        },
         event.iteration,
         { checkpoint: event.tag },
       );
@@ -373,6 +423,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             ...next,
             currentIteration: null,
             iterationsCompleted: next.iterationsCompleted + 1,
+            previousChecks: checksOf(next, event.iteration),
             featuresPassing: event.featuresPassing,
             featuresTotal: event.featuresTotal,
             passingFeatures: event.passingFeatures,

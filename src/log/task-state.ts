@@ -1,4 +1,4 @@
-import type { PlannedTask, RunEvent, TaskReturnReason, Usage } from './events.ts';
+import type { CheckResult, PlannedTask, RunEvent, TaskReturnReason, Usage } from './events.ts';
 import { addUsage, emptyUsage } from './usage.ts';
 
 /**
@@ -38,6 +38,12 @@ export interface ParallelState {
   readonly merges: number;
   readonly returns: number;
   readonly judged: number;
+  /**
+   * The oracles that pass on the integration branch: a merge may not break them. Measured when the
+   * first plan is made (`tasks.planned`) and again by every merge, which runs all oracles on the new
+   * tip. Null until a measurement is in the log (logs of version 1 did not record the first one).
+   */
+  readonly passingOracles: readonly string[] | null;
 }
 
 export function initialParallelState(workers: number): ParallelState {
@@ -51,6 +57,7 @@ export function initialParallelState(workers: number): ParallelState {
     merges: 0,
     returns: 0,
     judged: 0,
+    passingOracles: null,
   };
 }
 
@@ -92,11 +99,19 @@ function planned(state: ParallelState, tasks: readonly PlannedTask[], revision: 
   return { ...state, revision, order, tasks: next, planAttempts: 0 };
 }
 
+function withPassingOracles(state: ParallelState, checks: readonly CheckResult[]): readonly string[] {
+  const passing = new Set(state.passingOracles ?? []);
+  for (const check of checks) if (check.kind === 'oracle' && check.passed) passing.add(check.name);
+  return [...passing];
+}
+
 /** Fold one event into the parallel state (events of the serial loop leave it as it is). */
 export function reduceParallelState(state: ParallelState, event: RunEvent): ParallelState {
   switch (event.type) {
-    case 'tasks.planned':
-      return planned(state, event.tasks, event.revision);
+    case 'tasks.planned': {
+      const next = planned(state, event.tasks, event.revision);
+      return event.passingOracles === undefined ? next : { ...next, passingOracles: event.passingOracles };
+    }
     case 'plan.refused':
       return { ...state, planAttempts: event.attempt };
     case 'task.started':
@@ -126,11 +141,15 @@ export function reduceParallelState(state: ParallelState, event: RunEvent): Para
         worktree: null,
       });
     case 'task.merged':
-      return update({ ...state, merges: state.merges + 1 }, event.task, {
-        status: 'merged',
-        mergedCommit: event.commit,
-        worktree: null,
-      });
+      return update(
+        { ...state, merges: state.merges + 1, passingOracles: withPassingOracles(state, event.checks) },
+        event.task,
+        {
+          status: 'merged',
+          mergedCommit: event.commit,
+          worktree: null,
+        },
+      );
     case 'task.abandoned':
       return update(state, event.task, {
         status: 'abandoned',

@@ -28,10 +28,10 @@ export interface LoopContext {
   /** Existing test files and protected files, path -> blob id, as they were when the run started. */
   readonly locked: ReadonlyMap<string, string>;
   state: RunState;
-  /** Results of the previous iteration's checks, to detect regressions and show failures. */
-  previousChecks: readonly CheckResult[];
-  /** The commit a regression is rolled back to, and the checks that held there. */
-  checkpoint: { commit: string; checks: readonly CheckResult[] };
+  /** Results of the previous iteration's checks, to detect regressions and show failures (from the fold). */
+  readonly previousChecks: readonly CheckResult[];
+  /** The commit a regression is rolled back to, and the checks that held there (from the fold). */
+  readonly checkpoint: { readonly commit: string; readonly checks: readonly CheckResult[] };
   readonly emit: (event: NewRunEvent) => RunEvent;
 }
 

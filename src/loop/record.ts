@@ -81,9 +81,7 @@ export async function recordIteration(context: LoopContext, record: IterationRec
     context.emit({ type: 'checkpoint.created', iteration, tag: name, commit });
     // One tag per iteration would leave thousands of loose ref files on a long run: pack them now and then.
     if (iteration % 100 === 0) await runGit(context.workspace, ['pack-refs', '--all'], true);
-    context.checkpoint = { commit, checks };
   }
-  context.previousChecks = checks;
   context.emit({
     type: 'iteration.ended',
     iteration,

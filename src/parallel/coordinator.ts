@@ -109,8 +109,9 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
   if (orderedTasks(parallelState(context)).length > 0) {
     await reconcileAfterCrash(context, transport.resumeAttempt !== undefined);
   }
-  const passingOracles = await passingOraclesAtTip(context);
-  if (parallelState(context).revision === 0) await planTasks(context);
+  // Measured only when the log holds no measurement yet (a new run, or a log of version 1).
+  const measured = parallelState(context).passingOracles ?? [...(await passingOraclesAtTip(context))];
+  if (parallelState(context).revision === 0) await planTasks(context, measured);
 
   const conditions = parallelStopConditions(loop.config.budgets);
   const inflight = new Map<string, Promise<Finished>>();
@@ -158,7 +159,7 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
     const id = task.spec.id;
     inflight.set(
       'merge',
-      mergeTask(context, task, commit, passingOracles).then(
+      mergeTask(context, task, commit, new Set(parallelState(context).passingOracles ?? measured)).then(
         (outcome): Finished => ({ kind: 'merge', task: id, outcome }),
         (error: unknown): Finished => ({
           kind: 'merge',
@@ -249,9 +250,6 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
       continue;
     }
     if (finished.kind === 'merge' && 'checks' in outcome) {
-      for (const check of outcome.checks) {
-        if (check.kind === 'oracle' && check.passed) passingOracles.add(check.name);
-      }
       await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
       loop.emit({
         type: 'task.merged',

@@ -20,7 +20,7 @@ const planAttempts = 3;
  * A planning pass: a fresh planner session writes TASKS.json; the harness validates it (schema, ids,
  * features, dependencies, scopes) and commits it, or shows the planner what was wrong and asks again.
  */
-export async function planTasks(context: ParallelContext): Promise<void> {
+export async function planTasks(context: ParallelContext, passingOracles?: readonly string[]): Promise<void> {
   const { loop } = context;
   const state = parallelState(context);
   const revision = state.revision + 1;
@@ -83,7 +83,14 @@ export async function planTasks(context: ParallelContext): Promise<void> {
         [tasksFileName],
         `baton: task plan revision ${revision}`,
       );
-      loop.emit({ type: 'tasks.planned', revision, tasks: checked.tasks, agent: loop.planner.id, commit });
+      loop.emit({
+        type: 'tasks.planned',
+        revision,
+        tasks: checked.tasks,
+        agent: loop.planner.id,
+        commit,
+        ...(passingOracles === undefined ? {} : { passingOracles }),
+      });
       return;
     }
     problems = checked.problems;

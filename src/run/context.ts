@@ -5,8 +5,7 @@ import { listTree } from '../git/git.ts';
 import { lockedPaths } from '../guards/diff-review.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { CheckResult, NewRunEvent, RunEvent } from '../log/events.ts';
-import type { RunState } from '../log/reducer.ts';
-import { reduceRunState } from '../log/reducer.ts';
+import { reduceRunState, rollbackPoint, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../loop/create-agent.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
@@ -60,14 +59,19 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     sandbox,
     sandboxWarning: warning,
     locked,
-    checkpoint: { commit: input.startCommit, checks: [] },
     agentTimeoutMs: config.agent?.timeoutMs ?? 30 * 60_000,
     env: input.env ?? process.env,
     signal: input.signal,
     log: input.log,
     now: input.now,
     state: input.state,
-    previousChecks: [],
+    // Both are read from the fold, never kept beside it, so a resumed run has exactly what the live one had.
+    get previousChecks(): readonly CheckResult[] {
+      return context.state.previousChecks;
+    },
+    get checkpoint(): { commit: string; checks: readonly CheckResult[] } {
+      return rollbackPoint(context.state) ?? { commit: input.startCommit, checks: [] };
+    },
     emit: (event: NewRunEvent) => {
       const written = input.log.append(event, input.now());
       context.state = reduceRunState(context.state, written);
@@ -76,25 +80,4 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     },
   };
   return context;
-}
-
-/**
- * What a resumed run needs from its past: the checks of the last finished iteration (to detect
- * regressions) and those of the last checkpoint (to roll back to).
- */
-export function restoreChecks(
-  events: readonly RunEvent[],
-  state: RunState,
-): { previous: readonly CheckResult[]; atCheckpoint: readonly CheckResult[] } {
-  const byIteration = new Map<number, readonly CheckResult[]>();
-  let lastEnded: number | undefined;
-  for (const event of events) {
-    if (event.type === 'verify.ended') byIteration.set(event.iteration, event.checks);
-    if (event.type === 'iteration.ended') lastEnded = event.iteration;
-  }
-  return {
-    previous: lastEnded === undefined ? [] : (byIteration.get(lastEnded) ?? []),
-    atCheckpoint:
-      state.lastCheckpoint === null ? [] : (byIteration.get(state.lastCheckpoint.iteration) ?? []),
-  };
 }
