@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { BatonError } from '../errors.ts';
+import { faultBeforeGitCommand } from '../util/fault.ts';
 
 /**
  * The few git operations the harness needs. The harness commits under its own identity, never signs,
@@ -21,6 +22,7 @@ export interface GitResult {
 }
 
 export function runGit(cwd: string, args: readonly string[], allowFailure = false): Promise<GitResult> {
+  faultBeforeGitCommand(); // BATON_FAULT, crash tests only
   return new Promise((resolve, reject) => {
     execFile(
       'git',

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { BatonError } from '../errors.ts';
+import { faultAfterEventAppended } from '../util/fault.ts';
 import { runEventTypes, type NewRunEvent, type RunEvent } from './events.ts';
 
 export interface ReadLogResult {
@@ -143,6 +144,7 @@ export class EventLog {
     const line = `${JSON.stringify(full)}\n`;
     writeSync(this.descriptor, line);
     fsyncSync(this.descriptor);
+    faultAfterEventAppended(); // BATON_FAULT, crash tests only: the event is on disk, nothing else is done
     // The mirror guards against tampering, not crashes: it is not fsynced.
     if (this.mirror !== undefined) writeSync(this.mirror, line);
     this.size += Buffer.byteLength(line);
