@@ -55,82 +55,110 @@ async function trialsAt<T>(
   return { passed, failures };
 }
 
-function report(mode: string, passed: number, total: number, failures: readonly BoundaryFailure[], startedAt: number): void {
+function report(
+  mode: string,
+  passed: number,
+  total: number,
+  failures: readonly BoundaryFailure[],
+  startedAt: number,
+): void {
   const seconds = Math.round((Date.now() - startedAt) / 1000);
-  process.stdout.write(`crash boundaries: ${passed} of ${total} killed and resumed (${mode}; ${seconds} s)\n`);
-  for (const failure of failures) process.stdout.write(`  FAILED at ${failure.boundary}:\n${failure.error}\n`);
+  process.stdout.write(
+    `crash boundaries: ${passed} of ${total} killed and resumed (${mode}; ${seconds} s)\n`,
+  );
+  for (const failure of failures) {
+    process.stdout.write(`  FAILED at ${failure.boundary}:\n${failure.error}\n`);
+  }
 }
 
 describe('kill -9 at every event boundary loses nothing', () => {
-  it('serial: killed after each event of a run, then resumed, it ends like the uninterrupted run', { timeout: 900_000 }, async () => {
-    const startedAt = Date.now();
-    const base = await serialWorkspace(3);
-    const referenceWorkspace = copyWorkspace(base);
-    const reference = await runCli(['run', '-C', referenceWorkspace]);
-    expect(reference.code, reference.output).toBe(0);
-    const referenceEvents = latestEvents(referenceWorkspace);
-    const referenceState = finalState(referenceWorkspace);
-    expect(referenceState.paths).toEqual(expect.arrayContaining(['f1.txt', 'f2.txt', 'f3.txt']));
-    const boundaries = referenceEvents.map((event) => event.seq);
-    const typeAt = (boundary: number): string => referenceEvents[boundary - 1]?.type ?? '?';
-
-    const { passed, failures } = await trialsAt(
-      boundaries,
-      (boundary) => `event ${boundary} (${typeAt(boundary)})`,
-      async (boundary) => {
-        const workspace = copyWorkspace(base);
-        let context = `kill after event ${boundary} (${typeAt(boundary)})`;
-        const crashed = await runCli(['run', '-C', workspace], `kill-after-event:${boundary}`);
-        expectKilledByFault(crashed, context);
-        // It died right at the boundary: exactly that many events on disk, the same as the reference's.
-        const onDisk = latestEvents(workspace);
-        expect(onDisk.map((event) => event.type), context).toEqual(
-          referenceEvents.slice(0, boundary).map((event) => event.type),
-        );
-        const resumed = await resumeAfterCrash(workspace, context);
-        context = `${context}; resume printed: ${resumed.output}`;
-        expectEndsLike(referenceState, workspace, context);
-        expectRunsRecoverable(workspace, context);
-      },
-    );
-    report('serial', passed, boundaries.length, failures, startedAt);
-    expect(failures).toEqual([]);
-    expect(passed).toBe(boundaries.length);
-  });
-
-  for (const workers of [2, 3]) {
-    it(`parallel, ${workers} workers: killed at a spread of event boundaries, then resumed, every task lands once`, { timeout: 900_000 }, async () => {
+  it(
+    'serial: killed after each event of a run, then resumed, it ends like the uninterrupted run',
+    { timeout: 900_000 },
+    async () => {
       const startedAt = Date.now();
-      const base = await parallelWorkspace(workers);
+      const base = await serialWorkspace(3);
       const referenceWorkspace = copyWorkspace(base);
-      const reference = await runCli(['run', '-C', referenceWorkspace, '--workers', String(workers)]);
+      const reference = await runCli(['run', '-C', referenceWorkspace]);
       expect(reference.code, reference.output).toBe(0);
-      expectEveryTaskLandedOnce(referenceWorkspace, 'the uninterrupted run');
-      const total = latestEvents(referenceWorkspace).length;
-      // The order of a parallel run's events varies from run to run; its count barely does. The last
-      // boundary is kept inside the run (a boundary past its end would not kill it).
-      const boundaries = spread(total - 2, 7);
+      const referenceEvents = latestEvents(referenceWorkspace);
+      const referenceState = finalState(referenceWorkspace);
+      expect(referenceState.paths).toEqual(expect.arrayContaining(['f1.txt', 'f2.txt', 'f3.txt']));
+      const boundaries = referenceEvents.map((event) => event.seq);
+      const typeAt = (boundary: number): string => referenceEvents[boundary - 1]?.type ?? '?';
+
       const { passed, failures } = await trialsAt(
         boundaries,
-        (boundary) => `event ${boundary}`,
+        (boundary) => `event ${boundary} (${typeAt(boundary)})`,
         async (boundary) => {
           const workspace = copyWorkspace(base);
-          const crashed = await runCli(['run', '-C', workspace, '--workers', String(workers)], `kill-after-event:${boundary}`);
-          let context = `${workers} workers, kill after event ${boundary}`;
+          let context = `kill after event ${boundary} (${typeAt(boundary)})`;
+          const crashed = await runCli(['run', '-C', workspace], `kill-after-event:${boundary}`);
           expectKilledByFault(crashed, context);
+          // It died right at the boundary: exactly that many events on disk, the same as the reference's.
           const onDisk = latestEvents(workspace);
-          expect(onDisk, context).toHaveLength(boundary);
-          context = `${context} (${onDisk.at(-1)?.type ?? '?'})`;
+          expect(
+            onDisk.map((event) => event.type),
+            context,
+          ).toEqual(referenceEvents.slice(0, boundary).map((event) => event.type));
           const resumed = await resumeAfterCrash(workspace, context);
           context = `${context}; resume printed: ${resumed.output}`;
-          expectEveryTaskLandedOnce(workspace, context);
+          expectEndsLike(referenceState, workspace, context);
           expectRunsRecoverable(workspace, context);
         },
       );
-      report(`parallel, ${workers} workers, of ${total} events`, passed, boundaries.length, failures, startedAt);
+      report('serial', passed, boundaries.length, failures, startedAt);
       expect(failures).toEqual([]);
       expect(passed).toBe(boundaries.length);
-    });
+    },
+  );
+
+  for (const workers of [2, 3]) {
+    it(
+      `parallel, ${workers} workers: killed at a spread of event boundaries, then resumed, every task lands once`,
+      { timeout: 900_000 },
+      async () => {
+        const startedAt = Date.now();
+        const base = await parallelWorkspace(workers);
+        const referenceWorkspace = copyWorkspace(base);
+        const reference = await runCli(['run', '-C', referenceWorkspace, '--workers', String(workers)]);
+        expect(reference.code, reference.output).toBe(0);
+        expectEveryTaskLandedOnce(referenceWorkspace, 'the uninterrupted run');
+        const total = latestEvents(referenceWorkspace).length;
+        // The order of a parallel run's events varies from run to run; its count barely does. The last
+        // boundary is kept inside the run (a boundary past its end would not kill it).
+        const boundaries = spread(total - 2, 7);
+        const { passed, failures } = await trialsAt(
+          boundaries,
+          (boundary) => `event ${boundary}`,
+          async (boundary) => {
+            const workspace = copyWorkspace(base);
+            const crashed = await runCli(
+              ['run', '-C', workspace, '--workers', String(workers)],
+              `kill-after-event:${boundary}`,
+            );
+            let context = `${workers} workers, kill after event ${boundary}`;
+            expectKilledByFault(crashed, context);
+            const onDisk = latestEvents(workspace);
+            expect(onDisk, context).toHaveLength(boundary);
+            context = `${context} (${onDisk.at(-1)?.type ?? '?'})`;
+            const resumed = await resumeAfterCrash(workspace, context);
+            context = `${context}; resume printed: ${resumed.output}`;
+            expectEveryTaskLandedOnce(workspace, context);
+            expectRunsRecoverable(workspace, context);
+          },
+        );
+        report(
+          `parallel, ${workers} workers, of ${total} events`,
+          passed,
+          boundaries.length,
+          failures,
+          startedAt,
+        );
+        expect(failures).toEqual([]);
+        expect(passed).toBe(boundaries.length);
+      },
+    );
   }
 
   describe('distributed', () => {
@@ -150,13 +178,38 @@ describe('kill -9 at every event boundary loses nothing', () => {
       const workers = ['w1', 'w2'].map((name) =>
         spawn(
           process.execPath,
-          [bin, 'worker', '--redis', redis.url, '--name', name, '--queue', queueName, '--cache', join(caches, name), '--lock-duration', '2s', '--stalled-interval', '1s'],
+          [
+            bin,
+            'worker',
+            '--redis',
+            redis.url,
+            '--name',
+            name,
+            '--queue',
+            queueName,
+            '--cache',
+            join(caches, name),
+            '--lock-duration',
+            '2s',
+            '--stalled-interval',
+            '1s',
+          ],
           { stdio: 'ignore' },
         ),
       );
       const exited = workers.map((worker) => new Promise((resolve) => worker.on('close', resolve)));
       try {
-        const args = ['coordinator', '--redis', redis.url, '--remote', remote, '--queue', queueName, '-C', workspace];
+        const args = [
+          'coordinator',
+          '--redis',
+          redis.url,
+          '--remote',
+          remote,
+          '--queue',
+          queueName,
+          '-C',
+          workspace,
+        ];
         const first = await runCli(args, fault);
         if (fault === undefined) return first;
         expectKilledByFault(first, `coordinator with ${fault}`);
@@ -170,31 +223,38 @@ describe('kill -9 at every event boundary loses nothing', () => {
       }
     }
 
-    it('the coordinator killed at a spread of event boundaries, then started again, lands every task once', { timeout: 900_000 }, async () => {
-      const startedAt = Date.now();
-      const base = await parallelWorkspace(2);
-      const referenceWorkspace = copyWorkspace(base);
-      const reference = await distributedRun(referenceWorkspace, `ref-${Date.now()}`);
-      expect(reference.code, reference.output).toBe(0);
-      expectEveryTaskLandedOnce(referenceWorkspace, 'the uninterrupted distributed run');
-      const total = latestEvents(referenceWorkspace).length;
-      const boundaries = spread(total - 2, 6);
-      const { passed, failures } = await trialsAt(
-        boundaries,
-        (boundary) => `event ${boundary}`,
-        async (boundary) => {
-          const workspace = copyWorkspace(base);
-          await distributedRun(workspace, `q${boundary}-${Date.now()}`, `kill-after-event:${boundary}`);
-          const record = latestEvents(workspace);
-          const context = `distributed, coordinator killed after event ${boundary}`;
-          expect(record.some((event) => event.type === 'run.resumed'), context).toBe(true);
-          expectEveryTaskLandedOnce(workspace, context);
-          expectRunsRecoverable(workspace, context);
-        },
-      );
-      report(`distributed, of ${total} events`, passed, boundaries.length, failures, startedAt);
-      expect(failures).toEqual([]);
-      expect(passed).toBe(boundaries.length);
-    });
+    it(
+      'the coordinator killed at a spread of event boundaries, then started again, lands every task once',
+      { timeout: 900_000 },
+      async () => {
+        const startedAt = Date.now();
+        const base = await parallelWorkspace(2);
+        const referenceWorkspace = copyWorkspace(base);
+        const reference = await distributedRun(referenceWorkspace, `ref-${Date.now()}`);
+        expect(reference.code, reference.output).toBe(0);
+        expectEveryTaskLandedOnce(referenceWorkspace, 'the uninterrupted distributed run');
+        const total = latestEvents(referenceWorkspace).length;
+        const boundaries = spread(total - 2, 6);
+        const { passed, failures } = await trialsAt(
+          boundaries,
+          (boundary) => `event ${boundary}`,
+          async (boundary) => {
+            const workspace = copyWorkspace(base);
+            await distributedRun(workspace, `q${boundary}-${Date.now()}`, `kill-after-event:${boundary}`);
+            const record = latestEvents(workspace);
+            const context = `distributed, coordinator killed after event ${boundary}`;
+            expect(
+              record.some((event) => event.type === 'run.resumed'),
+              context,
+            ).toBe(true);
+            expectEveryTaskLandedOnce(workspace, context);
+            expectRunsRecoverable(workspace, context);
+          },
+        );
+        report(`distributed, of ${total} events`, passed, boundaries.length, failures, startedAt);
+        expect(failures).toEqual([]);
+        expect(passed).toBe(boundaries.length);
+      },
+    );
   });
 });

@@ -79,15 +79,18 @@ export async function inBatches<T, R>(
 export function spread(total: number, count: number): number[] {
   if (total <= count) return Array.from({ length: total }, (_, index) => index + 1);
   return [
-    ...new Set(Array.from({ length: count }, (_, index) => 1 + Math.round((index * (total - 1)) / (count - 1)))),
+    ...new Set(
+      Array.from({ length: count }, (_, index) => 1 + Math.round((index * (total - 1)) / (count - 1))),
+    ),
   ];
 }
 
 /** The crashed process must have died of its own fault, not ended some other way: else the trial tests nothing. */
 export function expectKilledByFault(result: CliResult, context: string): void {
-  expect(result.signal, `${context}: expected the fault to SIGKILL the harness; it printed ${result.output}`).toBe(
-    'SIGKILL',
-  );
+  expect(
+    result.signal,
+    `${context}: expected the fault to SIGKILL the harness; it printed ${result.output}`,
+  ).toBe('SIGKILL');
 }
 
 /**
@@ -145,7 +148,9 @@ export function finalState(workspace: string): FinalState {
   );
   const paths = git(workspace, 'ls-tree', '-r', '--name-only', 'HEAD').split('\n').filter(Boolean);
   const files = Object.fromEntries(
-    paths.filter((path) => !evidenceFiles.has(path)).map((path) => [path, readFileSync(join(workspace, path), 'utf8')]),
+    paths
+      .filter((path) => !evidenceFiles.has(path))
+      .map((path) => [path, readFileSync(join(workspace, path), 'utf8')]),
   );
   return { featureStatus, files, paths };
 }
@@ -167,7 +172,9 @@ export async function serialWorkspace(featureCount = 4): Promise<string> {
   const indexes = Array.from({ length: featureCount }, (_, index) => index + 1);
   const files = indexes.map((index) => `f${index}`);
   return makeWorkspace({
-    features: indexes.map((index) => feature(`F${index}`, `sleep 0.02; grep -q content-of-f${index} f${index}.txt`)),
+    features: indexes.map((index) =>
+      feature(`F${index}`, `sleep 0.02; grep -q content-of-f${index} f${index}.txt`),
+    ),
     agentYaml: `agent:\n  type: command\n  command: "for f in ${files.join(' ')}; do if [ ! -f $f.txt ]; then sleep 0.2; echo content-of-$f > $f.txt; echo made $f; exit 0; fi; done; echo nothing left"\n  timeout: 1m`,
     oracles: [{ name: 'all', command: `cat ${files.map((file) => `${file}.txt`).join(' ')}` }],
     doneOracles: ['all'],
