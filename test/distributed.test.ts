@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCoordinator } from '../src/api/distributed.ts';
 import { listRuns, readRun } from '../src/api/inspect.ts';
@@ -18,8 +16,9 @@ import { freePort, startRedis, type RedisServer } from './redis-server.ts';
 
 /**
  * Distributed mode with real parts: a redis-server on a free loopback port, a bare repository as the
- * shared remote, the coordinator and three workers as separate CLI processes. One worker is SIGKILLed
- * while it runs an attempt, the coordinator is SIGKILLed after the first merge and started again.
+ * shared remote, the coordinator and three workers as separate CLI processes. One worker SIGKILLs itself
+ * mid-attempt (BATON_FAULT, no clock), the coordinator is SIGKILLed once the log shows the first merge
+ * and started again. test/crash-boundaries.test.ts kills the coordinator at a spread of event boundaries.
  */
 const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -37,15 +36,26 @@ interface Cli {
   readonly child: ChildProcess;
   output: string;
   readonly exited: Promise<number | null>;
+  /** Whether it has exited, and the signal that ended it (null: it exited by itself). */
+  ended: boolean;
+  signal: NodeJS.Signals | null;
 }
 
-function cli(args: readonly string[]): Cli {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A CLI process; `fault` is its BATON_FAULT (test/crash-helpers.ts), for this process only. */
+function cli(args: readonly string[], fault?: string): Cli {
+  const env = { ...process.env };
+  delete env.BATON_FAULT;
+  if (fault !== undefined) env.BATON_FAULT = fault;
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const handle: Cli = {
     child,
     output: '',
+    ended: false,
+    signal: null,
     exited: new Promise((resolve) => {
-      child.on('close', (code) => {
+      child.on('close', (code, signal) => {
+        handle.ended = true;
+        handle.signal = signal;
         resolve(code);
       });
     }),
@@ -116,23 +126,21 @@ describe('distributed mode on BullMQ and Redis', () => {
       const { workspace, remote } = await distributedWorkspace();
       const caches = tempDir();
       const queueName = `q-${Date.now()}`;
-      const workers = ['w1', 'w2', 'w3'].map((name) =>
-        cli([
-          'worker',
-          '--redis',
-          redis.url,
-          '--name',
-          name,
-          '--queue',
-          queueName,
-          '--cache',
-          join(caches, name),
-          '--lock-duration',
-          '2s',
-          '--stalled-interval',
-          '1s',
-        ]),
-      );
+      const workerArgs = (name: string): string[] => [
+        'worker',
+        '--redis',
+        redis.url,
+        '--name',
+        name,
+        '--queue',
+        queueName,
+        '--cache',
+        join(caches, name),
+        '--lock-duration',
+        '2s',
+        '--stalled-interval',
+        '1s',
+      ];
       const coordinatorArgs = [
         'coordinator',
         '--redis',
@@ -145,18 +153,26 @@ describe('distributed mode on BullMQ and Redis', () => {
         workspace,
       ];
       let coordinator = cli(coordinatorArgs);
-      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-      const queue = new Queue(queueName, { connection });
+      // The victim starts alone, so the first attempt is its own; it SIGKILLs itself (BATON_FAULT) right
+      // before its 6th git command: clone, fetch, worktree remove, prune and add are done, the agent's
+      // session has run, the attempt's commit is next. Its job must be finished by another worker.
+      const victimName = 'w1';
+      const workers = [cli(workerArgs(victimName), 'kill-at-git:6')];
       try {
-        // Kill a worker while it runs an attempt: its job must be finished by another worker.
-        const victim = await waitFor('a worker with an attempt under way', async () => {
-          const active = await queue.getActive();
-          const job = active.find((entry) => entry.processedBy !== undefined);
-          return job === undefined ? undefined : { name: job.processedBy ?? '', jobId: job.id ?? '' };
-        });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        const killedWorker = workers.find((_, index) => `w${index + 1}` === victim.name);
-        killedWorker?.child.kill('SIGKILL');
+        const [victimProcess] = workers;
+        await waitFor(
+          'the victim worker to die mid-attempt',
+          () => (victimProcess?.ended === true ? true : undefined),
+          120_000,
+        );
+        expect(victimProcess?.signal, victimProcess?.output).toBe('SIGKILL');
+        // A killed worker cleans nothing up: its attempt's worktree, named by the job id, is still there.
+        const leftovers = readdirSync(join(caches, victimName, 'attempts')).filter(
+          (entry) => !entry.endsWith('.transcript.log'),
+        );
+        expect(leftovers, victimProcess?.output).toHaveLength(1);
+        const victim = { name: victimName, jobId: leftovers[0] ?? '' };
+        workers.push(cli(workerArgs('w2')), cli(workerArgs('w3')));
 
         // Kill the coordinator once something has landed, then start it again: it resumes the run.
         await waitFor('the first merge', () =>
@@ -211,8 +227,6 @@ describe('distributed mode on BullMQ and Redis', () => {
         coordinator.child.kill('SIGKILL');
         for (const worker of workers) worker.child.kill('SIGTERM');
         await Promise.all(workers.map((worker) => worker.exited));
-        await queue.close();
-        connection.disconnect();
       }
     },
   );

@@ -3,6 +3,7 @@ import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { BatonError } from '../errors.ts';
 import { classifyGitFailure, GitWorkerContentError, quotedPath, sanitizeMessage } from './worker-content.ts';
+import { faultBeforeGitCommand } from '../util/fault.ts';
 
 /**
  * Every git process of the harness starts here. The harness runs git outside the sandbox, on a
@@ -240,6 +241,7 @@ export function runGit(
   args: readonly string[],
   options: boolean | RunGitOptions = false,
 ): Promise<GitResult> {
+  faultBeforeGitCommand(); // BATON_FAULT, crash tests only
   const settings: RunGitOptions = typeof options === 'boolean' ? { allowFailure: options } : options;
   const maxOutputBytes = settings.maxOutputBytes ?? defaultMaxOutputBytes;
   try {

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
+import { faultAfterEventAppended } from '../util/fault.ts';
 import type { NewRunEvent, RunEvent } from './events.ts';
 import { logVersion } from './log-version.ts';
 import { parseEventLine, type LogWarning } from './parse-event.ts';
@@ -197,6 +198,7 @@ export class EventLog {
     const line = `${JSON.stringify(full)}\n`;
     writeSync(this.descriptor, line);
     fsyncSync(this.descriptor);
+    faultAfterEventAppended(); // BATON_FAULT, crash tests only: the event is on disk, nothing else is done
     // The mirror guards against tampering, not crashes: it is not fsynced.
     if (this.mirror !== undefined) writeSync(this.mirror, line);
     this.size += Buffer.byteLength(line);
