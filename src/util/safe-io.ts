@@ -251,7 +251,7 @@ function readDescriptor(fd: number, shownPath: string, options: ReadOptions): Re
   }
   // One byte more than allowed tells a file at the limit from a longer one, whatever fstat says.
   const buffer = Buffer.alloc(Math.min(limit + 1, Math.max(stats.size + 1, 64 * 1024)));
-  let chunks: Buffer[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
     const count = readSync(fd, buffer, 0, Math.min(buffer.length, limit + 1 - total), null);
@@ -261,7 +261,6 @@ function readDescriptor(fd: number, shownPath: string, options: ReadOptions): Re
     if (total > limit) break;
   }
   let bytes = Buffer.concat(chunks, total);
-  chunks = [];
   const truncated = bytes.length > limit;
   if (truncated) bytes = bytes.subarray(0, limit);
   return { text: bytes.toString('utf8'), bytes, truncated, sizeBytes: stats.size };
