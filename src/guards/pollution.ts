@@ -25,7 +25,9 @@ export interface ScratchMove {
 /** Where `scratchDir` is as a root and a relative folder: inside the workspace when it is under it. */
 function scratchRoot(workspace: string, scratchDir: string): { root: string; folder: string } {
   const inside = relative(workspace, scratchDir);
-  if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) return { root: workspace, folder: inside };
+  if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
+    return { root: workspace, folder: inside };
+  }
   mkdirSync(scratchDir, { recursive: true });
   return { root: scratchDir, folder: '' };
 }

@@ -37,12 +37,18 @@ export class CappedFile {
     try {
       fd = openSync(
         path,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+        constants.O_WRONLY |
+          constants.O_CREAT |
+          constants.O_APPEND |
+          constants.O_NOFOLLOW |
+          constants.O_NONBLOCK,
         0o644,
       );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafeFileError(path, 'symbolic-link');
-      if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new UnsafeFileError(path, 'not-regular-file');
+      if ((error as NodeJS.ErrnoException).code === 'ENXIO') {
+        throw new UnsafeFileError(path, 'not-regular-file');
+      }
       throw error;
     }
     if (!fstatSync(fd).isFile()) {

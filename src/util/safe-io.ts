@@ -28,11 +28,7 @@ import { BatonError } from '../errors.ts';
  */
 
 export type UnsafeFileReason =
-  | 'symbolic-link'
-  | 'not-regular-file'
-  | 'link-in-path'
-  | 'not-a-directory'
-  | 'outside-root';
+  'symbolic-link' | 'not-regular-file' | 'link-in-path' | 'not-a-directory' | 'outside-root';
 
 const reasonText: Record<UnsafeFileReason, string> = {
   'symbolic-link': 'is a symbolic link',
@@ -106,7 +102,9 @@ export function resolveInside(root: string, relative: string): string {
     const stats = lstatOrUndefined(current);
     if (stats === undefined) return join(root, ...parts);
     const isLast = index === parts.length - 1;
-    if (stats.isSymbolicLink()) throw new UnsafeFileError(relative, isLast ? 'symbolic-link' : 'link-in-path');
+    if (stats.isSymbolicLink()) {
+      throw new UnsafeFileError(relative, isLast ? 'symbolic-link' : 'link-in-path');
+    }
     if (!isLast && !stats.isDirectory()) throw new UnsafeFileError(relative, 'not-a-directory');
   }
   return current;
@@ -294,7 +292,11 @@ export function readRegularFile(path: string, options: ReadOptions): RegularFile
 }
 
 /** `readRegularFile` for `relative` under `root`, refusing a link at any component. */
-export function readInside(root: string, relative: string, options: ReadOptions): RegularFileContent | undefined {
+export function readInside(
+  root: string,
+  relative: string,
+  options: ReadOptions,
+): RegularFileContent | undefined {
   return withParent(root, relative, {}, (parent, name) => {
     if (parent === undefined) return undefined;
     const fd = openForReading(parent.at(name), relative);
@@ -359,7 +361,11 @@ export function moveInside(fromRoot: string, fromRelative: string, toRoot: strin
 export function writeNewFile(path: string, content: string | Uint8Array, mode = 0o600): void {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
   } catch (error) {
     if (errorCode(error) === 'EEXIST') {
       const stats = lstatOrUndefined(path);
