@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BatonError } from '../errors.ts';
 import type { Usage } from '../log/events.ts';
 import { emptyUsage } from '../log/reducer.ts';
 import { describeProcessEnd, runProcess } from '../util/run-process.ts';
-import { tail } from '../util/text.ts';
+import { ioLimits } from '../util/limits.ts';
+import { describeUnsafeReason, readRegularFile, UnsafeFileError, writeNewFile } from '../util/safe-io.ts';
+import { sanitizeText, tail } from '../util/text.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
 import type { CommandLine } from '../config/resolve.ts';
 import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
@@ -22,6 +23,26 @@ export interface CommandAgentOptions {
 }
 
 const finalMessageChars = 4_000;
+
+export const transcriptCap = {
+  headBytes: ioLimits.transcriptHeadBytes,
+  tailBytes: ioLimits.transcriptTailBytes,
+} as const;
+
+/**
+ * The note the worker left in BATON_HANDOFF_FILE: read without following a link (a link to a private
+ * key or /proc/self/environ would put its contents into commits and prompts), never blocking on a FIFO,
+ * at most `maxHandoffBytes`. A refused file is reported in the note instead of its contents.
+ */
+export function readHandoff(path: string): { readonly text: string; readonly refused: string | undefined } {
+  try {
+    const content = readRegularFile(path, { maxBytes: ioLimits.maxHandoffBytes });
+    return { text: content === undefined ? '' : sanitizeText(content.bytes), refused: undefined };
+  } catch (error) {
+    if (!UnsafeFileError.isUnsafeFile(error)) throw error;
+    return { text: '', refused: `baton refused the handoff file: it ${describeUnsafeReason(error.reason)}` };
+  }
+}
 
 function withPromptFile(
   command: CommandLine,
@@ -83,7 +104,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
     async startSession(session: AgentSessionOptions): Promise<AgentSessionResult> {
       const promptFile = join(session.sessionDir, 'prompt.md');
       const handoffFile = join(session.sessionDir, 'handoff.md');
-      writeFileSync(promptFile, session.prompt);
+      writeNewFile(promptFile, session.prompt);
       const sandbox = options.sandbox ?? noSandbox;
       const wrapped = sandbox.wrap({
         command: withPromptFile(options.command, promptFile, options.prompt, session.prompt),
@@ -107,6 +128,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         timeoutMs: session.timeoutMs,
         signal: session.signal,
         outputFile: session.transcriptPath,
+        outputCap: transcriptCap,
         ...(options.prompt === 'stdin' ? { stdin: session.prompt } : {}),
         ...(session.onStart === undefined ? {} : { onStart: session.onStart }),
       });
@@ -127,8 +149,12 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
           fix: 'install the agent program or correct agent.command in baton.yaml; nothing was changed',
         });
       }
-      const handoff = existsSync(handoffFile) ? readFileSync(handoffFile, 'utf8') : '';
-      const finalMessage = tail((handoff.trim() === '' ? result.stdout : handoff).trim(), finalMessageChars);
+      const handoff = readHandoff(handoffFile);
+      const note = handoff.text.trim() === '' ? sanitizeText(result.stdout) : handoff.text;
+      const finalMessage = tail(
+        [note.trim(), handoff.refused === undefined ? '' : `(${handoff.refused})`].filter(Boolean).join('\n'),
+        finalMessageChars,
+      );
       const status = result.timedOut
         ? 'timed-out'
         : result.aborted

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { BatonError } from '../errors.ts';
 import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import { runProcess } from '../util/run-process.ts';
-import { tail } from '../util/text.ts';
+import { ioLimits } from '../util/limits.ts';
+import { sanitizeText, tail } from '../util/text.ts';
+import { transcriptCap } from './command-agent.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
 import type { StreamParser } from './parsers/parser.ts';
 
@@ -69,6 +71,7 @@ export function createStreamAgent(spec: StreamAgentSpec): Agent {
       const finish = new AbortController();
       let endedAfterFinal = false;
       let pending = '';
+      let discarding = false;
       const onLine = (line: string): void => {
         const trimmed = line.trim();
         if (!trimmed.startsWith('{')) return;
@@ -91,13 +94,26 @@ export function createStreamAgent(spec: StreamAgentSpec): Agent {
         timeoutMs: session.timeoutMs,
         signal: session.signal,
         outputFile: session.transcriptPath,
+        outputCap: transcriptCap,
         idleTimeoutMs: spec.idleTimeoutMs,
         finish: finish.signal,
         onStdout: (text) => {
-          pending += text;
-          const lines = pending.split('\n');
-          pending = lines.pop() ?? '';
-          for (const line of lines) onLine(line);
+          const pieces = text.split('\n');
+          const last = pieces.pop() ?? '';
+          for (const piece of pieces) {
+            const line = pending + piece;
+            pending = '';
+            if (discarding) discarding = false;
+            else onLine(line);
+          }
+          if (discarding) return;
+          pending += last;
+          // A line that never ends must not grow without bound: it stays in the transcript, unparsed,
+          // and so does its rest, which must not be mistaken for an event of its own.
+          if (pending.length > ioLimits.maxStreamLineBytes) {
+            pending = '';
+            discarding = true;
+          }
         },
         ...(prepared.stdin === undefined ? {} : { stdin: prepared.stdin }),
         ...(session.onStart === undefined ? {} : { onStart: session.onStart }),
@@ -122,7 +138,7 @@ export function createStreamAgent(spec: StreamAgentSpec): Agent {
         durationMs: result.durationMs,
         usage: parsed.usage,
         transcriptPath: session.transcriptPath,
-        finalMessage: parsed.finalMessage,
+        finalMessage: sanitizeText(parsed.finalMessage),
         error: parsed.error,
         turns: parsed.turns,
         sessionId: parsed.sessionId,

@@ -1,9 +1,11 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { CommandLine } from '../config/resolve.ts';
 import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import type { CheckResult } from '../log/events.ts';
+import { ioLimits } from '../util/limits.ts';
 import { describeProcessEnd, processSucceeded, runProcess } from '../util/run-process.ts';
+import { describeUnsafeReason, readInside, readRegularFile, UnsafeFileError } from '../util/safe-io.ts';
+import { sanitizeText } from '../util/text.ts';
 
 export interface CheckSpec {
   readonly name: string;
@@ -48,6 +50,7 @@ export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<
     timeoutMs: spec.timeoutMs,
     signal: context.signal,
     outputFile,
+    outputCap: { headBytes: ioLimits.checkOutputHeadBytes, tailBytes: ioLimits.checkOutputTailBytes },
     keepOutputChars: 4_096,
   });
   wrapped.release();
@@ -63,18 +66,20 @@ export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<
   };
 }
 
-/** The last `maxBytes` of a saved output, read without loading the whole file. */
+/**
+ * The last `maxBytes` of a saved output, read without loading the whole file, without following a link
+ * and only from a regular file; sanitised, since it goes into prompts and messages.
+ */
 export function readOutputTail(workspace: string, outputPath: string, maxBytes = 4_096): string {
-  const path = join(workspace, outputPath);
-  if (!existsSync(path)) return '';
-  const descriptor = openSync(path, 'r');
   try {
-    const size = fstatSync(descriptor).size;
-    const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    readSync(descriptor, buffer, 0, length, size - length);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(descriptor);
+    // Outputs normally live under the workspace's .baton; one kept elsewhere is in a harness folder.
+    const outside = isAbsolute(outputPath) || outputPath === '..' || outputPath.startsWith(`..${sep}`);
+    const content = outside
+      ? readRegularFile(join(workspace, outputPath), { maxBytes, fromEnd: true })
+      : readInside(workspace, outputPath, { maxBytes, fromEnd: true });
+    return content === undefined ? '' : sanitizeText(content.bytes);
+  } catch (error) {
+    if (!UnsafeFileError.isUnsafeFile(error)) throw error;
+    return `(baton did not read this output: it ${describeUnsafeReason(error.reason)})`;
   }
 }

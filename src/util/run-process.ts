@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { CappedFile, type OutputCap } from './capped-file.ts';
+import { ioLimits } from './limits.ts';
 import { waitForGroupExit } from './process-group.ts';
 
 export interface RunProcessOptions {
@@ -11,8 +12,13 @@ export interface RunProcessOptions {
   readonly signal?: AbortSignal;
   /** Written to the child's stdin, which is then closed. Without it stdin is closed at once. */
   readonly stdin?: string;
-  /** Both stdout and stderr are appended here as they arrive (evidence). */
+  /**
+   * Both stdout and stderr are appended here as they arrive (evidence), never through a link, and capped
+   * at `outputCap` (head and tail kept, the cut marked).
+   */
   readonly outputFile?: string;
+  /** How much of the output the file keeps; a check output's cap unless given. */
+  readonly outputCap?: OutputCap;
   /** How much of the combined output to keep in memory (the tail). */
   readonly keepOutputChars?: number;
   /** Time between SIGTERM and SIGKILL of the process group when the command must end. */
@@ -46,6 +52,10 @@ export interface ProcessResult {
 }
 
 const defaultKeepChars = 64 * 1024;
+const checkOutputCap: OutputCap = {
+  headBytes: ioLimits.checkOutputHeadBytes,
+  tailBytes: ioLimits.checkOutputTailBytes,
+};
 
 function appendBounded(buffer: string, chunk: string, max: number): string {
   const joined = buffer + chunk;
@@ -81,8 +91,10 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
     let idle = false;
     let aborted = false;
     let settled = false;
-    let sink: WriteStream | undefined;
-    if (options.outputFile !== undefined) sink = createWriteStream(options.outputFile, { flags: 'a' });
+    const sink =
+      options.outputFile === undefined
+        ? undefined
+        : CappedFile.open(options.outputFile, options.outputCap ?? checkOutputCap);
 
     const child = spawn(file, args, {
       cwd: options.cwd,
@@ -133,7 +145,11 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
         stdout = appendBounded(stdout, text, keep);
         options.onStdout?.(text);
       }
-      sink?.write(chunk);
+      try {
+        sink?.write(chunk);
+      } catch {
+        // A full disk ends the evidence, not the run: the in-memory tail still has the end.
+      }
       armIdle();
     };
     child.stdout.on('data', onData(true));
@@ -168,12 +184,8 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
         spawnError,
       };
       void groupGone.then(() => {
-        if (sink === undefined) resolve(result);
-        else {
-          sink.end(() => {
-            resolve(result);
-          });
-        }
+        sink?.close();
+        resolve(result);
       });
     };
 

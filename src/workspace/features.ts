@@ -1,8 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { AtomicWriteOptions } from '../util/atomic-write.ts';
+import { ioLimits } from '../util/limits.ts';
+import { describeUnsafeReason, UnsafeFileError } from '../util/safe-io.ts';
+import { formatBytes } from '../util/text.ts';
 import { stateFiles } from './paths.ts';
+import { readStateFile, writeStateFile } from './state-file.ts';
 
 /** Evidence the harness holds for a passing feature: what ran, on which commit, with what result. */
 export const evidenceSchema = z.strictObject({
@@ -36,8 +39,24 @@ export type FeatureListResult =
   | { readonly ok: true; readonly list: FeatureList }
   | { readonly ok: false; readonly problems: readonly string[] };
 
+function tooLarge(sizeBytes: number): string {
+  return `FEATURES.json is ${formatBytes(sizeBytes)}, over the limit of ${formatBytes(ioLimits.maxFeaturesFileBytes)} (maxFeaturesFileBytes): keep it to features, steps and verify commands`;
+}
+
+function tooMany(count: number): string {
+  return `FEATURES.json has ${count} features, over the limit of ${ioLimits.maxFeatureCount} (maxFeatureCount): merge small features into larger ones`;
+}
+
+/** The feature count of parsed JSON, looked at before the schema so a huge list costs no validation. */
+function rawFeatureCount(raw: unknown): number {
+  if (typeof raw !== 'object' || raw === null || !('features' in raw)) return 0;
+  return Array.isArray(raw.features) ? raw.features.length : 0;
+}
+
 /** Validate FEATURES.json text; every problem names the place and what to do. */
 export function parseFeatureList(text: string): FeatureListResult {
+  const sizeBytes = Buffer.byteLength(text);
+  if (sizeBytes > ioLimits.maxFeaturesFileBytes) return { ok: false, problems: [tooLarge(sizeBytes)] };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -47,6 +66,8 @@ export function parseFeatureList(text: string): FeatureListResult {
       problems: [`FEATURES.json is not valid JSON (${(error as Error).message}): rewrite it as JSON`],
     };
   }
+  const count = rawFeatureCount(raw);
+  if (count > ioLimits.maxFeatureCount) return { ok: false, problems: [tooMany(count)] };
   const parsed = featureListSchema.safeParse(raw);
   if (!parsed.success) {
     return {
@@ -72,20 +93,36 @@ export function featureListPath(workspace: string): string {
   return join(workspace, stateFiles.features);
 }
 
+/**
+ * Read and validate FEATURES.json: never through a link, never a FIFO or device, never more than
+ * `maxFeaturesFileBytes`. Each refusal is a problem like any invalid content.
+ */
 export function readFeatureList(workspace: string): FeatureListResult {
-  const path = featureListPath(workspace);
-  if (!existsSync(path)) {
+  let content;
+  try {
+    content = readStateFile(workspace, stateFiles.features, ioLimits.maxFeaturesFileBytes);
+  } catch (error) {
+    if (!UnsafeFileError.isUnsafeFile(error)) throw error;
+    return {
+      ok: false,
+      problems: [
+        `FEATURES.json ${describeUnsafeReason(error.reason)}: baton reads it only as a regular file; restore it (git checkout -- FEATURES.json)`,
+      ],
+    };
+  }
+  if (content === undefined) {
     return { ok: false, problems: ['FEATURES.json is missing: restore it (git checkout -- FEATURES.json)'] };
   }
-  return parseFeatureList(readFileSync(path, 'utf8'));
+  if (content.truncated) return { ok: false, problems: [tooLarge(content.sizeBytes)] };
+  return parseFeatureList(content.text);
 }
 
 export function serializeFeatureList(list: FeatureList): string {
   return `${JSON.stringify(list, null, 2)}\n`;
 }
 
-export function writeFeatureList(workspace: string, list: FeatureList): void {
-  writeFileAtomic(featureListPath(workspace), serializeFeatureList(list));
+export function writeFeatureList(workspace: string, list: FeatureList, options?: AtomicWriteOptions): void {
+  writeStateFile(workspace, stateFiles.features, serializeFeatureList(list), options);
 }
 
 export function countPassing(list: FeatureList): number {

@@ -1,7 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { AtomicWriteOptions } from '../util/atomic-write.ts';
+import { ioLimits } from '../util/limits.ts';
+import { describeUnsafeReason, removeInside, UnsafeFileError } from '../util/safe-io.ts';
+import { formatBytes, sanitizeText } from '../util/text.ts';
 import { stateFiles } from './paths.ts';
+import { readStateFile, writeStateFile } from './state-file.ts';
 
 /**
  * PROGRESS.md: the lab notebook the next worker reads. It stays bounded: the newest entries are kept
@@ -23,13 +26,23 @@ const header =
 const entryStart = '\n## Iteration ';
 const foldedPattern = /<!-- baton:folded (\d+) -->/;
 
+/** Worker-influenced text on one line of an entry: no control characters, no line breaks. */
+function oneLine(text: string): string {
+  return sanitizeText(text).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * One entry. The handoff is the worker's text: sanitised, and every line quoted (`  > `), so that no
+ * line of it can start a heading of its own (a fake "## Iteration" or "Instructions from baton").
+ */
 export function renderEntry(entry: ProgressEntry): string {
-  const handoff = entry.handoff.trim() === '' ? '(no handoff note)' : entry.handoff.trim().slice(0, 800);
-  return `${entryStart}${entry.iteration} (${entry.at})
-- outcome: ${entry.outcome}
+  const note = sanitizeText(entry.handoff).trim();
+  const handoff = note === '' ? '(no handoff note)' : note.slice(0, 800);
+  return `${entryStart}${entry.iteration} (${oneLine(entry.at)})
+- outcome: ${oneLine(entry.outcome)}
 - features passing: ${entry.featuresPassing}/${entry.featuresTotal}
-- commits: ${entry.commits.length === 0 ? 'none' : entry.commits.map((commit) => commit.slice(0, 10)).join(', ')}
-- judge: ${entry.verdict.slice(0, 600)}
+- commits: ${entry.commits.length === 0 ? 'none' : entry.commits.map((commit) => oneLine(commit).slice(0, 10)).join(', ')}
+- judge: ${oneLine(entry.verdict).slice(0, 600)}
 - handoff:
 ${handoff
   .split('\n')
@@ -66,8 +79,34 @@ export function progressPath(workspace: string): string {
   return join(workspace, stateFiles.progress);
 }
 
-export function recordProgress(workspace: string, entry: ProgressEntry, keep: number): void {
-  const path = progressPath(workspace);
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  writeFileAtomic(path, appendProgress(current, entry, keep));
+export interface ProgressWriteResult {
+  /** Set when the PROGRESS.md found was not usable (a link, a special file, far too large) and was replaced. */
+  readonly replaced: string | undefined;
+}
+
+/**
+ * Append an entry to PROGRESS.md. The current file is read as a bounded regular file only; one that is
+ * a link or a special file (planted while a check ran) is removed as itself, never followed, and the
+ * notebook starts over: the history is in the event log and git.
+ */
+export function recordProgress(
+  workspace: string,
+  entry: ProgressEntry,
+  keep: number,
+  options?: AtomicWriteOptions,
+): ProgressWriteResult {
+  let current = '';
+  let replaced: string | undefined;
+  try {
+    const content = readStateFile(workspace, stateFiles.progress);
+    if (content?.truncated === true) {
+      replaced = `PROGRESS.md was ${formatBytes(content.sizeBytes)}, over the limit of ${formatBytes(ioLimits.maxStateFileBytes)} (maxStateFileBytes)`;
+    } else current = content?.text ?? '';
+  } catch (error) {
+    if (!UnsafeFileError.isUnsafeFile(error) || error.reason === 'link-in-path') throw error;
+    replaced = `PROGRESS.md ${describeUnsafeReason(error.reason)}`;
+    removeInside(workspace, stateFiles.progress);
+  }
+  writeStateFile(workspace, stateFiles.progress, appendProgress(current, entry, keep), options);
+  return { replaced };
 }
