@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './scripts/eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.baton/**'] },
@@ -20,7 +21,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js'],
+    files: ['src/**/*.ts'],
+    plugins: { layers },
+    rules: { 'layers/one-way': 'error' },
+  },
+  {
+    files: ['bin/**/*.js', 'eslint.config.js', 'scripts/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly' },

@@ -52,7 +52,7 @@ export {
   type RunState,
   type IterationSummary,
 } from './log/reducer.ts';
-export { judge, type JudgeInput } from './loop/judge.ts';
+export { judge, type JudgeInput } from './core/deterministic-judge.ts';
 export { buildPrompt, promptLimits, type PromptInput } from './loop/prompt.ts';
 export {
   parseFeatureList,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../src/log/events.ts';
-import { judge, type JudgeInput } from '../src/loop/judge.ts';
+import { judge, type JudgeInput } from '../src/core/deterministic-judge.ts';
 
 const check = (name: string, kind: CheckResult['kind'], passed: boolean): CheckResult => ({
   name,

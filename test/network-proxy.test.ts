@@ -3,8 +3,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addressScope } from '../src/sandbox/address-scope.ts';
-import { parseAllowRule } from '../src/sandbox/allow-rules.ts';
+import { addressScope } from '../src/util/address-scope.ts';
+import { parseAllowRule } from '../src/config/allow-rules.ts';
 import { startAllowlistProxy, type ProxyOptions, type RunningProxy } from '../src/sandbox/network-proxy.ts';
 import { parseConfigText } from '../src/config/load.ts';
 import { tempDir } from './helpers.ts';

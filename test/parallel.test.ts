@@ -353,7 +353,10 @@ describe('parallel workers', () => {
 
   it("a parallel attempt gets the serial loop's guards on what it left uncommitted", async () => {
     const workspace = await makeWorkspace({ features: [feature('F-a', 'test -f src/a.txt')] });
-    appendFileSync(join(workspace, 'baton.yaml'), 'parallel:\n  workers: 1\n  taskAttempts: 2\n  replans: 0\n');
+    appendFileSync(
+      join(workspace, 'baton.yaml'),
+      'parallel:\n  workers: 1\n  taskAttempts: 2\n  replans: 0\n',
+    );
     git(workspace, 'commit', '-qam', 'parallel');
     const configBefore = readFileSync(join(workspace, 'baton.yaml'), 'utf8');
     let sessions = 0;
@@ -395,9 +398,7 @@ describe('parallel workers', () => {
     expect(git(workspace, 'for-each-ref', '--format=%(refname)', 'refs/baton/returned/')).toContain('/a/');
     expect(readFileSync(join(workspace, 'baton.yaml'), 'utf8')).toBe(configBefore);
     expect(existsSync(join(workspace, 'src/debug.log'))).toBe(false);
-    expect(
-      existsSync(join(workspace, '.baton', 'scratch', result.runId, 'a-1', 'src/debug.log')),
-    ).toBe(true);
+    expect(existsSync(join(workspace, '.baton', 'scratch', result.runId, 'a-1', 'src/debug.log'))).toBe(true);
     expect(ofType(events, 'task.merged')).toHaveLength(1);
   });
 });

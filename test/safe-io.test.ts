@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCommandAgent, readHandoff } from '../src/agents/command-agent.ts';
 import { describePaths, moveToScratch } from '../src/guards/pollution.ts';
-import { readOutputTail } from '../src/loop/checks.ts';
+import { readOutputTail } from '../src/checks/command-check.ts';
 import { writeFileAtomic } from '../src/util/atomic-write.ts';
 import { CappedFile } from '../src/util/capped-file.ts';
 import { ioLimits, maxTranscriptBytes } from '../src/util/limits.ts';
@@ -151,7 +151,7 @@ describe('writing state files (writeFileAtomic)', () => {
 
     writeFileAtomic(workspace, 'FEATURES.json', serializeFeatureList(list(2)));
     writeFileAtomic(workspace, 'PROGRESS.md', '# Progress\n');
-    writeFileAtomic(`${workspace}/FEATURES.json`, serializeFeatureList(list(3)));
+    writeFileAtomic(workspace, 'FEATURES.json', serializeFeatureList(list(3)), { tempRoot: workspace });
 
     expect(readFileSync(planted, 'utf8')).toBe('original\n');
     expect(existsSync(join(home, 'created-by-harness'))).toBe(false);

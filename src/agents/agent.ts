@@ -55,9 +55,4 @@ export interface Agent {
   startSession(options: AgentSessionOptions): Promise<AgentSessionResult>;
 }
 
-/** The line a worker ends its final message with to claim the whole goal is met. It is only a hint. */
-export const claimDoneMarker = 'CLAIM: DONE';
-
-export function claimsDone(finalMessage: string): boolean {
-  return finalMessage.split('\n').some((line) => line.trim().toUpperCase() === claimDoneMarker);
-}
+export { claimDoneMarker, claimsDone } from '../workspace/claim.ts';

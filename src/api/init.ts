@@ -1,7 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
+import { createCommandAgent } from '../agents/command-agent.ts';
+import { loadConfig } from '../config/load.ts';
+import { runAgentSession } from '../core/session.ts';
+import { prepareSandbox } from '../sandbox/sandbox.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import {
   changedPaths,
@@ -22,6 +25,11 @@ export interface InitOptions {
   readonly goal: string;
   /** Runs an initializer session that writes SPEC.md, FEATURES.json and the plan. */
   readonly agent?: Agent;
+  /**
+   * Or: the command of a `command` agent for the initializer session (`baton init --agent "<command>"`),
+   * run sandboxed as baton.yaml says, like every worker.
+   */
+  readonly initializerCommand?: string;
   /** The agent section of baton.yaml, as YAML text (e.g. from `--agent "<command>"`). */
   readonly agentYaml?: string;
   readonly oraclesYaml?: string;
@@ -62,21 +70,16 @@ async function runInitializer(
     mkdirSync(evidence, { recursive: true });
     const prompt = buildInitializerPrompt({ goal: options.goal, attempt, problems: rejected.at(-1) ?? [] });
     writeFileSync(join(evidence, 'prompt.md'), prompt);
-    const sessionDir = mkdtempSync(join(tmpdir(), 'baton-init-'));
-    try {
-      const session = await agent.startSession({
-        prompt,
-        cwd: workspace,
-        env: { ...(options.env ?? process.env), BATON_WORKSPACE: workspace, BATON_ITERATION: '0' },
-        timeoutMs: options.initializerTimeoutMs ?? 30 * 60_000,
-        signal: options.signal ?? new AbortController().signal,
-        transcriptPath: join(evidence, 'transcript.log'),
-        sessionDir,
-      });
-      writeFileSync(join(evidence, 'handoff.md'), session.finalMessage);
-    } finally {
-      rmSync(sessionDir, { recursive: true, force: true });
-    }
+    const session = await runAgentSession({
+      agent,
+      identity: { runId: 'init', role: 'initializer', workspace, iteration: 0 },
+      prompt,
+      env: options.env ?? process.env,
+      timeoutMs: options.initializerTimeoutMs ?? 30 * 60_000,
+      signal: options.signal ?? new AbortController().signal,
+      transcriptPath: join(evidence, 'transcript.log'),
+    });
+    writeFileSync(join(evidence, 'handoff.md'), session.finalMessage);
     const result = readFeatureList(workspace);
     const problems = result.ok
       ? result.list.features.length === 0
@@ -108,6 +111,24 @@ async function runInitializer(
 }
 
 /** Turn a goal into durable state: the state files, baton.yaml and a git baseline. */
+/** The initializer as a command agent, in the sandbox the workspace's baton.yaml describes. */
+async function runSandboxedInitializer(
+  options: InitOptions,
+  command: string,
+  workspace: string,
+): Promise<InitResult['initializer']> {
+  const { sandbox } = await prepareSandbox(workspace, loadConfig(workspace).sandbox);
+  try {
+    return await runInitializer(
+      options,
+      createCommandAgent({ command, prompt: 'stdin', sandbox }),
+      workspace,
+    );
+  } finally {
+    await sandbox.close();
+  }
+}
+
 export async function runInit(options: InitOptions): Promise<InitResult> {
   const workspace = resolve(options.workspace);
   if (options.goal.trim() === '') {
@@ -157,9 +178,13 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   await excludeLocally(workspace, `/${harnessDirName}/`);
 
   const initializer =
-    options.agent !== undefined && options.features === undefined
-      ? await runInitializer(options, options.agent, workspace)
-      : null;
+    options.features !== undefined
+      ? null
+      : options.agent !== undefined
+        ? await runInitializer(options, options.agent, workspace)
+        : options.initializerCommand !== undefined
+          ? await runSandboxedInitializer(options, options.initializerCommand, workspace)
+          : null;
   const list = readFeatureList(workspace);
   const commit =
     (await commitAll(

@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { runInit } from '../api/init.ts';
-import { createCommandAgent } from '../agents/command-agent.ts';
 import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
@@ -107,9 +106,7 @@ export function createProgram(
             ? {}
             : {
                 agentYaml: `agent:\n  type: command\n  command: ${JSON.stringify(flags.agent)}\n  prompt: stdin\n  timeout: 30m`,
-                ...(flags.initializer
-                  ? { agent: createCommandAgent({ command: flags.agent, prompt: 'stdin' }) }
-                  : {}),
+                ...(flags.initializer ? { initializerCommand: flags.agent } : {}),
               }),
           force: flags.force === true,
         });

@@ -1,7 +1,7 @@
 import type { ParsedConfig } from './schema.ts';
 import { parseDurationMs } from '../util/duration.ts';
-import { parseBytes } from '../sandbox/policy.ts';
-import type { SandboxSettings } from '../sandbox/sandbox.ts';
+import { parseBytes } from '../util/bytes.ts';
+import type { SandboxSettings } from './sandbox-settings.ts';
 
 export type CommandLine = string | readonly string[];
 

@@ -1,5 +1,5 @@
 import type { ParsedConfig } from './schema.ts';
-import { parseAllowList } from '../sandbox/allow-rules.ts';
+import { parseAllowList } from './allow-rules.ts';
 
 export interface ConfigProblem {
   /** Dotted path of the field, e.g. `budgets.iterations`. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
-import { parseBytes } from '../sandbox/policy.ts';
+import { parseBytes } from '../util/bytes.ts';
 
 /**
  * baton.yaml as a person writes it. Strict: an unknown key is an error (a typo must not silently

@@ -199,4 +199,3 @@ export function parallelStopConditions(budgets: {
     wallClockBudget(budgets.wallClockMs),
   ];
 }
-

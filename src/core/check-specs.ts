@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/resolve.ts';
 import type { CheckResult } from '../log/events.ts';
-import type { CheckContext, CheckSpec } from '../loop/checks.ts';
-import { runCheck } from '../loop/checks.ts';
+import type { CheckContext, CheckSpec } from '../checks/command-check.ts';
+import { runCheck } from '../checks/command-check.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 

@@ -48,7 +48,9 @@ export function passingIds(list: FeatureList): string[] {
 /** `kind:name` of the checks that pass now and failed (or did not run) before: the progress made. */
 export function newlyPassing(checks: readonly CheckResult[], wasPassing: ReadonlySet<string>): string[] {
   return checks
-    .filter((check) => check.passed && check.kind !== 'smoke' && !wasPassing.has(`${check.kind}:${check.name}`))
+    .filter(
+      (check) => check.passed && check.kind !== 'smoke' && !wasPassing.has(`${check.kind}:${check.name}`),
+    )
     .map((check) => `${check.kind}:${check.name}`);
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/resolve.ts';
 import type { Verdict } from '../log/events.ts';
-import { judge, type JudgeInput } from '../loop/judge.ts';
-import { askModelJudge, combineVerdicts, type JudgeEvidence } from '../loop/model-judge.ts';
+import { judge, type JudgeInput } from './deterministic-judge.ts';
+import { askModelJudge, combineVerdicts, type JudgeEvidence } from './model-judge.ts';
 
 export interface VerdictRequest {
   /** The deterministic judge's input: the done condition over the harness's own evidence. */

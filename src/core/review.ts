@@ -1,5 +1,6 @@
 import type { Config } from '../config/resolve.ts';
-import { changedFiles, listTree, unifiedDiff } from '../git/git.ts';
+import { changedFiles, isTruncatedDiff, listTree, unifiedDiff } from '../git/git.ts';
+import { ioLimits } from '../util/limits.ts';
 import { parseUnifiedDiff, reviewDiff, type Violation } from '../guards/diff-review.ts';
 
 /**
@@ -13,14 +14,27 @@ export async function reviewCommittedWork(
   from: string,
   to: string,
 ): Promise<Violation[]> {
-  return reviewDiff({
-    files: await changedFiles(checkout, from, to),
-    lines: parseUnifiedDiff(await unifiedDiff(checkout, from, to)),
-    testFiles: guards.testFiles,
-    protectedPaths: guards.protectedPaths,
-    locked,
-    lockedNow: locked.size === 0 ? new Map() : await listTree(checkout, to),
-    testGaming: guards.testGaming,
-    ignoreDirectives: guards.ignoreDirectives,
-  });
+  const patch = await unifiedDiff(checkout, from, to, { maxBytes: ioLimits.maxReviewedDiffBytes });
+  // A diff too large to read whole cannot be reviewed: refused, not waved through half-read.
+  const unreviewable: Violation[] = isTruncatedDiff(patch)
+    ? [
+        {
+          guard: 'test-gaming',
+          detail: `changed more than the harness reviews in one iteration (the diff was cut at ${ioLimits.maxReviewedDiffBytes} bytes); make smaller changes`,
+        },
+      ]
+    : [];
+  return [
+    ...unreviewable,
+    ...reviewDiff({
+      files: await changedFiles(checkout, from, to),
+      lines: parseUnifiedDiff(patch),
+      testFiles: guards.testFiles,
+      protectedPaths: guards.protectedPaths,
+      locked,
+      lockedNow: locked.size === 0 ? new Map() : await listTree(checkout, to),
+      testGaming: guards.testGaming,
+      ignoreDirectives: guards.ignoreDirectives,
+    }),
+  ];
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
 import type { Config } from '../config/resolve.ts';
 import { sleep } from '../util/sleep.ts';
+import { sanitizeText } from '../util/text.ts';
 
 /** Who a session is, told to it through its environment (the variables docs/agents.md lists). */
 export interface SessionIdentity {
   readonly runId: string;
-  readonly role: 'worker' | 'planner';
+  readonly role: 'worker' | 'planner' | 'initializer';
   /** The checkout the session works in (the workspace, or a task's worktree). */
   readonly workspace: string;
   /** The serial loop's iteration. */
@@ -71,7 +72,7 @@ export async function runAgentSession(request: SessionRequest): Promise<AgentSes
   const scratch = join(sessionDir, 'tmp');
   mkdirSync(scratch);
   try {
-    return await request.agent.startSession({
+    const result = await request.agent.startSession({
       prompt: request.prompt,
       cwd: request.identity.workspace,
       env: sessionEnvironment(request.env, request.identity, scratch),
@@ -82,6 +83,8 @@ export async function runAgentSession(request: SessionRequest): Promise<AgentSes
       ...(request.writableInside === undefined ? {} : { writableInside: request.writableInside }),
       ...(request.onStart === undefined ? {} : { onStart: request.onStart }),
     });
+    // The handoff is worker-written text that lands in commits, PROGRESS.md, the log and the next prompt.
+    return { ...result, finalMessage: sanitizeText(result.finalMessage) };
   } finally {
     rmSync(sessionDir, { recursive: true, force: true });
   }

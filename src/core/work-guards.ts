@@ -1,12 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync } from 'node:fs';
 import type { Config } from '../config/resolve.ts';
-import { changedPaths, restorePath, untrackedPaths } from '../git/git.ts';
+import { changedPaths, nestedRepositoryCandidates, restorePath, untrackedPaths } from '../git/git.ts';
+import {
+  describeNestedRepository,
+  detectNestedRepositories,
+  type NestedRepositoryFinding,
+} from '../guards/nested-repository.ts';
 import { foldCompletedItems } from '../guards/plan-check.ts';
-import { classifyUntracked, moveToScratch } from '../guards/pollution.ts';
+import { classifyUntracked, describePaths, moveToScratch } from '../guards/pollution.ts';
 import type { GuardAction, GuardName } from '../log/events.ts';
-import { reviewFeatureEdit } from '../loop/feature-guard.ts';
+import { reviewFeatureEdit } from '../guards/feature-edit.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { UnsafeFileError } from '../util/safe-io.ts';
+import { readStateFile } from '../workspace/state-file.ts';
 import {
   readFeatureList,
   writeFeatureList,
@@ -25,6 +31,10 @@ export interface WorkSnapshot {
   readonly featuresAfter: FeatureListResult | undefined;
   /** IMPLEMENTATION_PLAN.md as the worker left it, when it changed it. */
   readonly plan: string | undefined;
+  /** Nested repositories, `.git` files and gitlinks the worker made: never committed. */
+  readonly nested: readonly NestedRepositoryFinding[];
+  /** State files the worker turned into something else than a regular file (a link, a FIFO...). */
+  readonly irregularStateFiles: readonly { readonly path: string; readonly detail: string }[];
 }
 
 export type WorkAction =
@@ -52,16 +62,48 @@ export interface WorkGuardPlan {
   readonly features: FeatureList;
 }
 
+const guardedStateFiles = [stateFiles.config, stateFiles.features, stateFiles.progress, stateFiles.plan];
+
+function irregular(checkout: string, path: string): string | undefined {
+  try {
+    const stats = lstatSync(`${checkout}/${path}`);
+    if (stats.isFile()) return undefined;
+    return stats.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+  } catch {
+    return undefined;
+  }
+}
+
 /** Read what the guards look at from a checkout: the worker's uncommitted changes. */
 export async function snapshotWork(checkout: string, featuresBefore: FeatureList): Promise<WorkSnapshot> {
   const changed = new Set(await changedPaths(checkout));
-  const planPath = join(checkout, stateFiles.plan);
+  const irregularStateFiles = guardedStateFiles
+    .filter((path) => changed.has(path))
+    .flatMap((path) => {
+      const detail = irregular(checkout, path);
+      return detail === undefined ? [] : [{ path, detail }];
+    });
+  const unsafe = new Set(irregularStateFiles.map((entry) => entry.path));
+  let plan: string | undefined;
+  if (changed.has(stateFiles.plan) && !unsafe.has(stateFiles.plan)) {
+    try {
+      plan = readStateFile(checkout, stateFiles.plan)?.text;
+    } catch (error) {
+      if (!(error instanceof UnsafeFileError)) throw error;
+      irregularStateFiles.push({ path: stateFiles.plan, detail: error.message });
+    }
+  }
   return {
     changed,
     untracked: await untrackedPaths(checkout),
     featuresBefore,
-    featuresAfter: changed.has(stateFiles.features) ? readFeatureList(checkout) : undefined,
-    plan: changed.has(stateFiles.plan) && existsSync(planPath) ? readFileSync(planPath, 'utf8') : undefined,
+    featuresAfter:
+      changed.has(stateFiles.features) && !unsafe.has(stateFiles.features)
+        ? readFeatureList(checkout)
+        : undefined,
+    plan,
+    nested: detectNestedRepositories({ worktree: checkout, ...(await nestedRepositoryCandidates(checkout)) }),
+    irregularStateFiles,
   };
 }
 
@@ -81,7 +123,28 @@ export function decideWorkGuards(
   const corrections: string[] = [];
   const { changed } = snapshot;
 
-  if (changed.has(stateFiles.config)) {
+  // Harness-side escapes first: git must never see a repository of the worker's, and a state file the
+  // harness reads and writes must stay a plain file (a link would make it read or write elsewhere).
+  if (snapshot.nested.length > 0) {
+    const folders = [
+      ...new Set(snapshot.nested.filter((entry) => entry.kind !== 'gitlink').map((entry) => entry.path)),
+    ];
+    if (folders.length > 0) actions.push({ kind: 'move-to-scratch', paths: folders });
+    const details = snapshot.nested.map(describeNestedRepository);
+    rejections.push(
+      `the worker made nested git repositories (${details.join('; ')}); git runs their configuration and hooks, so they are never committed: they were moved to ${scratchShown}. Vendor code as plain files instead`,
+    );
+    firings.push({ guard: 'nested-repository', action: 'rejected', details });
+  }
+  for (const entry of snapshot.irregularStateFiles) {
+    actions.push({ kind: 'restore', path: entry.path });
+    const detail = `${entry.path} was replaced by ${entry.detail}; it must be a regular file`;
+    rejections.push(`the worker left ${detail}`);
+    firings.push({ guard: 'unsafe-file', action: 'rejected', details: [detail] });
+  }
+  const irregularPaths = new Set(snapshot.irregularStateFiles.map((entry) => entry.path));
+
+  if (changed.has(stateFiles.config) && !irregularPaths.has(stateFiles.config)) {
     actions.push({ kind: 'restore', path: stateFiles.config });
     corrections.push('the worker edited baton.yaml; it was restored');
     firings.push({
@@ -90,7 +153,7 @@ export function decideWorkGuards(
       details: ['baton.yaml was edited by the worker and restored'],
     });
   }
-  if (changed.has(stateFiles.progress)) {
+  if (changed.has(stateFiles.progress) && !irregularPaths.has(stateFiles.progress)) {
     actions.push({ kind: 'restore', path: stateFiles.progress });
     corrections.push("PROGRESS.md is written by the harness; the worker's edit was undone");
     firings.push({
@@ -116,7 +179,9 @@ export function decideWorkGuards(
       firings.push({
         guard: 'state-pollution',
         action: 'restored',
-        details: [`${stateFiles.plan} was ${Buffer.byteLength(snapshot.plan)} bytes (limit ${guards.planMaxBytes})`],
+        details: [
+          `${stateFiles.plan} was ${Buffer.byteLength(snapshot.plan)} bytes (limit ${guards.planMaxBytes})`,
+        ],
       });
     }
   }
@@ -137,10 +202,15 @@ export function decideWorkGuards(
     }
   }
 
-  const { scratch } = classifyUntracked(snapshot.untracked, guards.pollution.patterns);
+  const inNested = (path: string): boolean =>
+    snapshot.nested.some((entry) => path === entry.path || path.startsWith(`${entry.path}/`));
+  const { scratch } = classifyUntracked(
+    snapshot.untracked.filter((path) => !inNested(path)),
+    guards.pollution.patterns,
+  );
   if (scratch.length > 0) {
     actions.push({ kind: 'move-to-scratch', paths: scratch });
-    const detail = `left ${scratch.length} scratch file(s) (${scratch.slice(0, 5).join(', ')}${scratch.length > 5 ? ', …' : ''}); moved to ${scratchShown}`;
+    const detail = `left ${scratch.length} scratch file(s) (${describePaths(scratch)}); moved to ${scratchShown}`;
     if (guards.pollution.mode === 'reject') rejections.push(`the worker ${detail}`);
     else corrections.push(`the worker ${detail}: put temporary files outside the workspace`);
     firings.push({
@@ -152,28 +222,38 @@ export function decideWorkGuards(
   return { actions, firings, rejections, corrections, features };
 }
 
-/** The interpreter: apply a plan's actions to the checkout, in order. */
+/**
+ * The interpreter: apply a plan's actions to the checkout, in order. Returns what it could not do safely
+ * (a scratch move through a link is refused, never followed): reasons to refuse the attempt.
+ */
 export async function applyWorkGuardPlan(
   checkout: string,
   plan: WorkGuardPlan,
   scratchDir: string,
-): Promise<void> {
+  tempRoot: string = checkout,
+): Promise<string[]> {
+  const refused: string[] = [];
   for (const action of plan.actions) {
     switch (action.kind) {
       case 'restore':
         await restorePath(checkout, action.path);
         break;
       case 'write':
-        writeFileAtomic(join(checkout, action.path), action.content);
+        writeFileAtomic(checkout, action.path, action.content, { tempRoot });
         break;
       case 'write-features':
-        writeFeatureList(checkout, action.list);
+        writeFeatureList(checkout, action.list, { tempRoot });
         break;
-      case 'move-to-scratch':
-        moveToScratch(checkout, scratchDir, action.paths);
+      case 'move-to-scratch': {
+        const moved = moveToScratch(checkout, scratchDir, action.paths);
+        for (const entry of moved.refused) {
+          refused.push(`${describePaths([entry.path], 1)} could not be moved aside safely (${entry.reason})`);
+        }
         break;
+      }
     }
   }
+  return refused;
 }
 
 /** Snapshot, decide, apply: the guards on uncommitted work, for a driver that emits the firings. */
@@ -182,8 +262,14 @@ export async function guardUncommittedWork(
   featuresBefore: FeatureList,
   guards: Config['guards'],
   scratch: { readonly dir: string; readonly shown: string },
+  tempRoot: string = checkout,
 ): Promise<WorkGuardPlan> {
   const plan = decideWorkGuards(await snapshotWork(checkout, featuresBefore), guards, scratch.shown);
-  await applyWorkGuardPlan(checkout, plan, scratch.dir);
-  return plan;
+  const refused = await applyWorkGuardPlan(checkout, plan, scratch.dir, tempRoot);
+  if (refused.length === 0) return plan;
+  return {
+    ...plan,
+    rejections: [...plan.rejections, ...refused],
+    firings: [...plan.firings, { guard: 'unsafe-file', action: 'rejected', details: refused }],
+  };
 }

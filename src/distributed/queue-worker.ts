@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
@@ -10,7 +10,8 @@ import { createAgentFromConfig } from '../loop/create-agent.ts';
 import { executeAttempt } from '../parallel/task-worker.ts';
 import { RepositoryLock } from '../parallel/worktrees.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
-import { tail } from '../util/text.ts';
+import { ioLimits } from '../util/limits.ts';
+import { readRegularFile } from '../util/safe-io.ts';
 import { attemptJobId, defaultQueueName, type AttemptJob, type AttemptJobResult } from './jobs.ts';
 import { connectRedis } from './redis.ts';
 import { remoteAttemptRef, remoteIntegrationRef } from './remote.ts';
@@ -124,7 +125,9 @@ export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorke
           ...result,
           remoteRef,
           by: name,
-          transcript: existsSync(transcriptPath) ? tail(readFileSync(transcriptPath, 'utf8'), 64 * 1024) : '',
+          transcript:
+            readRegularFile(transcriptPath, { maxBytes: ioLimits.maxTranscriptReadBytes, fromEnd: true })
+              ?.text ?? '',
         };
       } finally {
         await sandbox.close();

@@ -38,6 +38,9 @@ const guardNameSchema = z.enum([
   'question',
   'plan-rot',
   'stall',
+  'nested-repository',
+  'unsafe-file',
+  'uncommittable',
 ]);
 export type GuardName = z.infer<typeof guardNameSchema>;
 

@@ -321,9 +321,18 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
               return entry !== undefined && kept(entry);
             }),
             lastCheckpoint: checkpoints.at(-1) ?? null,
+            // Its verdict is gone with its work too: the run stands where the last finished iteration left it
+            // (a kill after a "done" verdict but before the iteration ended must not end the run as done).
+            lastVerdict: next.iterations.filter((entry) => !entry.interrupted).at(-1)?.verdict ?? null,
           },
           event.iteration,
-          { endedAt: event.at, interrupted: true, checkpoint: null, summary: `interrupted: ${event.reason}` },
+          {
+            endedAt: event.at,
+            interrupted: true,
+            checkpoint: null,
+            verdict: null,
+            summary: `interrupted: ${event.reason}`,
+          },
         ),
       );
     }

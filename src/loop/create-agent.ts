@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
@@ -6,7 +7,6 @@ import { createCliAgent } from '../agents/cli-agents.ts';
 import { createBuiltinAgent } from '../agents/builtin/builtin-agent.ts';
 import type { AgentConfig } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import { scriptedAgentMainPath } from '../testing/scripted-agent-session.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 
 /** Build the agent named in baton.yaml. */
@@ -36,4 +36,13 @@ export function createAgentFromConfig(config: AgentConfig, workspace: string, sa
     readOnly: [script],
     ...(sandbox === undefined ? {} : { sandbox }),
   });
+}
+
+/**
+ * The scripted agent's program (shipped in baton/testing), by path: the harness starts it as a process,
+ * so the loop needs where it is, not its code (testing/ is a layer above the loop).
+ */
+function scriptedAgentMainPath(): string {
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`../testing/scripted-agent-main.${extension}`, import.meta.url));
 }

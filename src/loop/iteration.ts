@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { claimsDone } from '../agents/agent.ts';
 import { passingBefore, regressions } from '../core/evidence.ts';
 import { decideVerdict } from '../core/judge.ts';
+import { commitWork } from '../core/set-aside.ts';
 import { BatonError } from '../errors.ts';
 import {
   changedPaths,
@@ -14,10 +15,11 @@ import {
   untrackedPaths,
 } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
+import { describePaths } from '../guards/pollution.ts';
 import { readFeatureList, type FeatureList } from '../workspace/features.ts';
 import { iterationDir } from '../workspace/paths.ts';
 import { firstLine, head } from '../util/text.ts';
-import { runCheck } from './checks.ts';
+import { runCheck } from '../checks/command-check.ts';
 import type { LoopContext } from './context.ts';
 import { escalateAndReplan } from './escalate.ts';
 import { guardWorkerChanges } from './post-work-guards.ts';
@@ -63,7 +65,7 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
   if (humanEdits.length > 0) {
     const commit = await commitAll(
       context.workspace,
-      `baton: changes made by a person between iterations (${head(humanEdits.join(', '), 100)})`,
+      `baton: changes made by a person between iterations (${head(describePaths(humanEdits, 3), 100)})`,
     );
     context.emit({ type: 'human.edited', iteration, paths: humanEdits, commit });
   }
@@ -128,14 +130,29 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
 
   // Guard the worker's changes, commit what stands, then review the diff for test gaming.
   const guarded = await guardWorkerChanges(context, iteration, featuresBefore);
-  const workCommit = await commitAll(
+  const committed = await commitWork(
     context.workspace,
     `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(firstLine(session.finalMessage), 120)}`}`,
+    {
+      dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), 'uncommittable'),
+      shown: `.baton/scratch/${context.runId}/${iteration}/uncommittable/`,
+    },
   );
+  const workCommit = committed.ok ? committed.commit : null;
   if (workCommit !== null) {
     context.emit({ type: 'commit.created', iteration, commit: workCommit, purpose: 'work' });
   }
   const rejections = [...guarded.rejections];
+  if (!committed.ok) {
+    rejections.push(committed.reason);
+    context.emit({
+      type: 'guard.fired',
+      iteration,
+      guard: 'uncommittable',
+      action: 'rejected',
+      details: [committed.reason],
+    });
+  }
   // A worker that died (crashed, killed, timed out) leaves half-done work: the next one starts clean.
   if (session.status !== 'completed') {
     rejections.push(

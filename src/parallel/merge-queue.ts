@@ -4,7 +4,7 @@ import { headCommit, runGit } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { runChecks, verificationChecks } from '../core/check-specs.ts';
-import { readOutputTail, type CheckContext, type CheckSpec } from '../loop/checks.ts';
+import { readOutputTail, type CheckContext, type CheckSpec } from '../checks/command-check.ts';
 import { firstLine, plural } from '../util/text.ts';
 import { attemptDir, type ParallelContext } from './context.ts';
 import { passingBefore, passingIds, regressions } from '../core/evidence.ts';

@@ -1,10 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { ioLimits } from '../util/limits.ts';
+import { openDirectoryInside, readRegularFile } from '../util/safe-io.ts';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
 import { runAgentSession, withRateLimitRetries } from '../core/session.ts';
+import { commitWork } from '../core/set-aside.ts';
 import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
 import { reviewCommittedWork } from '../core/review.ts';
-import { changedFiles, commitAll, diffBetween } from '../git/git.ts';
+import { changedFiles, diffBetween } from '../git/git.ts';
 import type { Config } from '../config/resolve.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
@@ -85,7 +88,9 @@ export async function reviewAttempt(
 
 /** Why a session failed, with the end of its transcript (where a crash says what happened). */
 function sessionFailure(session: AgentSessionResult): string {
-  const transcript = existsSync(session.transcriptPath) ? readFileSync(session.transcriptPath, 'utf8') : '';
+  const transcript =
+    readRegularFile(session.transcriptPath, { maxBytes: ioLimits.maxTranscriptReadBytes, fromEnd: true })
+      ?.text ?? '';
   return `the worker did not finish (${session.error ?? session.status}); the end of its transcript:\n${tail(transcript.trim() || session.finalMessage, 1_500)}`;
 }
 
@@ -170,6 +175,8 @@ export interface ExecuteInput {
   readonly guards: Config['guards'];
   /** Where the guards move scratch files the session left (outside the worktree). */
   readonly scratchDir: string;
+  /** A checkout whose `.baton/tmp` holds the harness's temp files (the worktree's own is worker-writable). */
+  readonly tempRoot?: string;
 }
 
 /**
@@ -183,7 +190,10 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
   const features = readFeatureList(worktree);
   const { result: session, waits } = await withRateLimitRetries({
     start: (attempt) => {
-      for (const folder of plan.writable ?? []) mkdirSync(join(worktree, folder), { recursive: true });
+      // The scope's folders must exist to be bound writable; made without following a planted link.
+      for (const folder of plan.writable ?? []) {
+        openDirectoryInside(worktree, folder, { create: true })?.close();
+      }
       return runAgentSession({
         agent: input.agent,
         identity: {
@@ -203,7 +213,9 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
         timeoutMs: plan.timeoutMs,
         signal: input.signal,
         transcriptPath:
-          attempt === 1 ? input.transcriptPath : input.transcriptPath.replace(/(\.log)?$/, `-retry-${attempt - 1}.log`),
+          attempt === 1
+            ? input.transcriptPath
+            : input.transcriptPath.replace(/(\.log)?$/, `-retry-${attempt - 1}.log`),
         writableInside: plan.writable,
       });
     },
@@ -220,15 +232,23 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
   });
   const guarded =
     session.status === 'completed' && features.ok
-      ? await guardUncommittedWork(worktree, features.list, input.guards, {
-          dir: input.scratchDir,
-          shown: 'the harness\'s scratch folder',
-        })
+      ? await guardUncommittedWork(
+          worktree,
+          features.list,
+          input.guards,
+          { dir: input.scratchDir, shown: "the harness's scratch folder" },
+          input.tempRoot ?? worktree,
+        )
       : undefined;
-  const commit = await commitAll(
+  const committed = await commitWork(
     worktree,
     `baton: task ${plan.task}: ${head(firstLine(session.finalMessage), 100) || 'work'}\n\nBaton-Task: ${plan.runId}/${plan.task}/${plan.attempt}`,
+    { dir: join(input.scratchDir, 'uncommittable'), shown: "the harness's scratch folder" },
   );
+  const commit = committed.ok ? committed.commit : null;
+  const uncommittable: GuardFiring[] = committed.ok
+    ? []
+    : [{ guard: 'uncommittable', action: 'rejected', details: [committed.reason] }];
   return {
     status: session.status,
     commit,
@@ -237,13 +257,13 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
     finalMessage: head(session.finalMessage, 4_000),
     failure: session.status === 'completed' ? undefined : sessionFailure(session),
     rateLimitWaits: waits,
-    ...(guarded === undefined
+    ...(guarded === undefined && committed.ok
       ? {}
       : {
           guards: {
-            firings: guarded.firings,
-            rejections: guarded.rejections,
-            corrections: guarded.corrections,
+            firings: [...(guarded?.firings ?? []), ...uncommittable],
+            rejections: [...(guarded?.rejections ?? []), ...(committed.ok ? [] : [committed.reason])],
+            corrections: guarded?.corrections ?? [],
           },
         }),
   };
@@ -325,6 +345,7 @@ export async function runTaskAttempt(
       rateLimits: loop.config.rateLimits,
       guards: loop.config.guards,
       scratchDir: join(loop.workspace, '.baton', 'scratch', loop.runId, `${plan.task}-${plan.attempt}`),
+      tempRoot: loop.workspace,
     });
     return await settleAttempt(context, plan, worker, result);
   } finally {

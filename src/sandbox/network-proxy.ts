@@ -10,8 +10,8 @@ import { connect, isIP, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Duplex } from 'node:stream';
 import { BatonError, exitCodes } from '../errors.ts';
-import { addressScope } from './address-scope.ts';
-import { matchRule, normalizeHost, parseAllowList, type AllowRule } from './allow-rules.ts';
+import { addressScope } from '../util/address-scope.ts';
+import { matchRule, normalizeHost, parseAllowList, type AllowRule } from '../config/allow-rules.ts';
 import { parseAbsoluteUrl, parseAuthority, type Authority } from './proxy-target.ts';
 
 /**

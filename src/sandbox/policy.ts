@@ -1,18 +1,10 @@
+import type { SandboxLimits } from '../config/sandbox-settings.ts';
 /**
  * What a sandboxed worker may touch. Everything not listed is read-only (the host filesystem) or
  * hidden (home, /tmp, /run and their sockets); the environment is built from scratch.
  */
-export interface SandboxLimits {
-  /** Processes (and threads) the worker may have at once; a fork bomb stops there. */
-  readonly processes: number;
-  /** The largest file the worker may write, in bytes. */
-  readonly fileSizeBytes: number;
-  /** CPU seconds the worker may use. */
-  readonly cpuSeconds: number;
-  /** Memory in bytes, where the memory cgroup can be used. */
-  readonly memoryBytes: number;
-  readonly openFiles: number;
-}
+
+export type { SandboxLimits } from '../config/sandbox-settings.ts';
 
 export interface SandboxPolicy {
   /** The worker's tree: the only place it may write (besides its session scratch folder). */
@@ -56,23 +48,4 @@ export function filterEnv(env: NodeJS.ProcessEnv, allow: readonly string[]): Rec
     }
   }
   return kept;
-}
-
-/** '512MiB', '4GiB', '10GB', '1048576' -> bytes. */
-export function parseBytes(text: string | number): number | undefined {
-  if (typeof text === 'number') return Number.isFinite(text) && text > 0 ? Math.floor(text) : undefined;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(text.trim());
-  if (match === null) return undefined;
-  const units: Record<string, number> = {
-    b: 1,
-    kb: 1e3,
-    kib: 1024,
-    mb: 1e6,
-    mib: 1024 ** 2,
-    gb: 1e9,
-    gib: 1024 ** 3,
-    tb: 1e12,
-    tib: 1024 ** 4,
-  };
-  return Math.floor(Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1));
 }

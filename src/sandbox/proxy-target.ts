@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { isHostName, normalizeHost } from './allow-rules.ts';
+import { isHostName, normalizeHost } from '../config/allow-rules.ts';
 
 /** Where a request through the proxy wants to go, read strictly from what a hostile client sent. */
 export interface Authority {

@@ -8,7 +8,8 @@ import { BatonError, exitCodes } from '../errors.ts';
 import { bwrapArguments, detectBwrap } from './bwrap.ts';
 import { createCgroup, sweepStaleCgroups } from './cgroup.ts';
 import { startAllowlistProxy, type ProxyOptions, type RunningProxy } from './network-proxy.ts';
-import { filterEnv, type SandboxLimits } from './policy.ts';
+import type { SandboxSettings } from '../config/sandbox-settings.ts';
+import { filterEnv } from './policy.ts';
 
 export interface WrapRequest {
   readonly command: CommandLine;
@@ -44,15 +45,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export interface SandboxSettings {
-  readonly backend: 'auto' | 'bwrap' | 'none';
-  /** none: no network at all; allowlist: only the hosts in `allow`, through the harness's proxy. */
-  readonly network: 'none' | 'allowlist';
-  readonly allow: readonly string[];
-  readonly passEnv: readonly string[];
-  readonly readOnly: readonly string[];
-  readonly limits: SandboxLimits;
-}
+export type { SandboxSettings } from '../config/sandbox-settings.ts';
 
 /** The port the bridge listens on inside the sandbox; HTTP(S)_PROXY point at it. */
 export const proxyPortInside = 3128;

@@ -9,7 +9,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { openDirectoryInside, UnsafeFileError, withParent, writeAll, type OpenDirectory } from './safe-io.ts';
 
 /** Where the harness makes its temp files: in `.baton/`, which the sandbox binds read-only. */
@@ -91,40 +91,15 @@ export function writeFileAtomic(
   root: string,
   relativePath: string,
   content: string | Uint8Array,
-  options?: AtomicWriteOptions,
-): void;
-/**
- * Transitional form for callers that have only a path: the temp file is created exclusively with a
- * random name next to the target, and a link or special file at the target is refused, but the folders
- * on the way are trusted. Pass the workspace root instead (the 3-argument form).
- */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void;
-export function writeFileAtomic(
-  first: string,
-  second: string | Uint8Array,
-  third?: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): void {
   const mode = options.mode ?? 0o644;
-  if (third === undefined) {
-    const path = first;
-    const folder = openDirectoryInside(dirname(path), '');
-    if (folder === undefined) throw new Error(`no folder ${dirname(path)}`);
-    try {
-      writeThroughTemp(folder, folder, basename(path), path, second, mode);
-    } finally {
-      folder.close();
-    }
-    return;
-  }
-  const root = first;
-  const relativePath = second as string;
   withParent(root, relativePath, { create: true }, (target, name) => {
     if (target === undefined) throw new UnsafeFileError(relativePath, 'not-a-directory');
     const temp = openDirectoryInside(options.tempRoot ?? root, harnessTempDir, { create: true, mode: 0o700 });
     if (temp === undefined) throw new UnsafeFileError(harnessTempDir, 'not-a-directory');
     try {
-      writeThroughTemp(temp, target, name, relativePath, third, mode);
+      writeThroughTemp(temp, target, name, relativePath, content, mode);
     } finally {
       temp.close();
     }

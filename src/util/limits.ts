@@ -25,6 +25,8 @@ export const ioLimits = {
   maxTranscriptReadBytes: 64 * 1024,
   /** One JSON line of a stream agent held while it is incomplete; longer lines are dropped unparsed. */
   maxStreamLineBytes: 16 * mebibyte,
+  /** The most of one iteration's diff the test-gaming review reads; a larger diff is refused. */
+  maxReviewedDiffBytes: 16 * mebibyte,
 } as const;
 
 /** The most a transcript file can grow to, marker aside. */

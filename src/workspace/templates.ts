@@ -1,4 +1,4 @@
-import { claimDoneMarker } from '../agents/agent.ts';
+import { claimDoneMarker } from './claim.ts';
 import { serializeFeatureList, type FeatureList } from './features.ts';
 
 /** The files `baton init` writes. Each is a starting point the people and agents of the project own. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { addressScope, canonicalAddress } from './address-scope.ts';
+import { addressScope, canonicalAddress } from '../util/address-scope.ts';
 
 /**
  * `sandbox.allow`, parsed. Each entry is a host and the ports it may be reached on:
