@@ -29,8 +29,10 @@ export interface Upcaster {
 /** Ordered, one per version step; each must say why the shape changed. */
 export const upcasters: readonly Upcaster[] = [
   {
-    // Version 2 added the version on every line and the optional `passingOracles` of `tasks.planned`;
-    // no field of version 1 changed, so a version 1 event is a version 2 event without them.
+    // Version 2 added the version on every line, the optional `passingOracles` of `tasks.planned`, the
+    // optional `task` of `guard.fired` (a parallel attempt's guards) and the guards `nested-repository`,
+    // `unsafe-file` and `uncommittable`; no field of version 1 changed, so a version 1 event is a
+    // version 2 event without them.
     from: 1,
     up: (event) => ({ ...event, v: 2 }),
   },
