@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -121,7 +121,11 @@ describe('the baton CLI', () => {
 
   it('runs the --agent command as the initializer, and says which command is missing when it is', () => {
     const dir = tempDir();
-    const script = join(dir, 'initializer.json');
+    // The initializer runs in the default sandbox, which hides /tmp: its script sits where baton's own
+    // installation is readable inside it.
+    const scripts = join(import.meta.dirname, '..', 'test-artifacts');
+    mkdirSync(scripts, { recursive: true });
+    const script = join(mkdtempSync(join(scripts, 'initializer-')), 'initializer.json');
     writeFileSync(
       script,
       JSON.stringify({

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { runInit } from '../src/api/init.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { BatonError } from '../src/errors.ts';
+import type { Agent } from '../src/agents/agent.ts';
+import { emptyUsage } from '../src/log/usage.ts';
 import { createScriptedAgent } from '../src/testing/scripted-agent.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { git, tempDir } from './helpers.ts';
@@ -135,5 +137,33 @@ describe('baton init', () => {
     expect((error as BatonError).fix).toContain('.baton/init/');
     expect(existsSync(join(workspace, '.baton/init/attempt-2/transcript.log'))).toBe(true);
     expect(readFileSync(join(workspace, 'FEATURES.json'), 'utf8')).toBe('not json at all');
+  });
+
+  it('reports an initializer session that failed as a failure, not as the starter list accepted', async () => {
+    const initializer: Agent = {
+      specificationVersion: 'agent-v1',
+      id: 'unreachable-model',
+      startSession: (session) => {
+        writeFileSync(session.transcriptPath, 'API Error: Connection refused\n');
+        return Promise.resolve({
+          status: 'failed',
+          exitCode: 1,
+          durationMs: 1,
+          usage: emptyUsage,
+          transcriptPath: session.transcriptPath,
+          finalMessage: '',
+          error: 'agent exited with 1',
+        });
+      },
+    };
+    const workspace = join(tempDir(), 'p');
+    const error = await runInit({ workspace, goal, agent: initializer, maxInitializerAttempts: 1 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((error as BatonError).code).toBe('INITIALIZER_FAILED');
+    expect((error as BatonError).message).toContain(
+      'the initializer session did not finish (agent exited with 1)',
+    );
+    expect((error as BatonError).message).toContain('Connection refused');
   });
 });

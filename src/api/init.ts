@@ -5,6 +5,8 @@ import { createCommandAgent } from '../agents/command-agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { runAgentSession } from '../core/session.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
+import { readRegularFile } from '../util/safe-io.ts';
+import { tail } from '../util/text.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import {
   changedPaths,
@@ -81,11 +83,21 @@ async function runInitializer(
     });
     writeFileSync(join(evidence, 'handoff.md'), session.finalMessage);
     const result = readFeatureList(workspace);
-    const problems = result.ok
-      ? result.list.features.length === 0
-        ? ['FEATURES.json has no features: list at least one, each with a verify command']
-        : []
-      : [...result.problems];
+    // A session that failed wrote nothing to accept, whatever FEATURES.json holds (the starter list).
+    const failed =
+      session.status === 'completed'
+        ? []
+        : [
+            `the initializer session did not finish (${session.error ?? session.status}): ${tail(readTranscriptEnd(session.transcriptPath), 600)}`,
+          ];
+    const problems =
+      failed.length > 0
+        ? failed
+        : result.ok
+          ? result.list.features.length === 0
+            ? ['FEATURES.json has no features: list at least one, each with a verify command']
+            : []
+          : [...result.problems];
     if (problems.length === 0 && result.ok) {
       // Whatever the initializer wrote, nothing starts out passing: only the harness flips a status.
       writeFeatureList(workspace, {
@@ -110,7 +122,10 @@ async function runInitializer(
   );
 }
 
-/** Turn a goal into durable state: the state files, baton.yaml and a git baseline. */
+function readTranscriptEnd(path: string): string {
+  return readRegularFile(path, { maxBytes: 2_000, fromEnd: true })?.text.trim() ?? '';
+}
+
 /** The initializer as a command agent, in the sandbox the workspace's baton.yaml describes. */
 async function runSandboxedInitializer(
   options: InitOptions,
@@ -129,6 +144,7 @@ async function runSandboxedInitializer(
   }
 }
 
+/** Turn a goal into durable state: the state files, baton.yaml and a git baseline. */
 export async function runInit(options: InitOptions): Promise<InitResult> {
   const workspace = resolve(options.workspace);
   if (options.goal.trim() === '') {
