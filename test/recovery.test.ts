@@ -91,15 +91,16 @@ describe('a person steering a live run', () => {
       if (iteration === 1) {
         steerRun(workspace, 'Prefer small commits; a.txt must end with a newline.');
         expect(pauseRun(workspace).live).toBe(true);
-        // A person edits the plan while the run waits, then lets it go on.
-        setTimeout(() => {
+        // A person edits the plan once the run waits (its run.paused is in the log), then lets it go on.
+        void (async () => {
+          await untilLogged(workspace, 'run.paused');
           writeFileSync(
             join(workspace, 'IMPLEMENTATION_PLAN.md'),
             '# Plan\n\n- [ ] F3: c.txt (edited by a person)\n',
           );
           unpausedAt = Date.now();
-          void resumeOrUnpause({ workspace });
-        }, 300);
+          await resumeOrUnpause({ workspace });
+        })();
       }
       if (iteration === 2) expect(stopRun(workspace, false).live).toBe(true);
     });
@@ -153,6 +154,23 @@ describe('a person steering a live run', () => {
     expect(findRunProcesses(result.runId)).toEqual([]);
   });
 });
+
+/** Wait for an event of the workspace's run to be in its log (a failure after a minute, never a guess). */
+async function untilLogged(workspace: string, type: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const seen = (() => {
+      try {
+        return readRun(workspace).events.some((event) => event.type === type);
+      } catch {
+        return false;
+      }
+    })();
+    if (seen) return;
+    if (Date.now() > deadline) throw new Error(`no ${type} event in the log after a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('budgets across a resume', () => {
   it('raising a spent budget continues the run without resetting what was spent', async () => {
