@@ -1,236 +1,431 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Agent } from '../src/agents/agent.ts';
+import type { RunEvent } from '../src/log/events.ts';
+import type { ScriptCondition } from '../src/testing/script.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { git } from './helpers.ts';
 import {
   checkpointsAreAncestors,
+  featurePlanner,
   guardEvents,
+  honestFor,
   runTextkit,
-  textkitHonestRules,
+  type Mode,
   type Rule,
+  type TextkitRun,
 } from './textkit.ts';
 
 /**
  * One scripted adversary per failure mode of long-running agents, each mixed into an otherwise honest
- * worker. Every case asserts the guard fired, the bad work was refused or undone as specified, nothing
- * committed before was lost, and (where the adversary relents) the run still completes.
+ * worker, in serial mode (one attempt at a time on the main checkout) and in parallel mode (two workers in
+ * worktrees, a planner, a merge queue). Every case asserts the guard fired, the bad work was refused or
+ * undone as specified, nothing committed before was lost, and (where the adversary relents) the run still
+ * completes. Serial adversaries strike once some features pass; parallel ones in one task's first attempt,
+ * so the second attempt (which reads why the first did not land) is honest.
  */
-const honest: readonly Rule[] = textkitHonestRules;
 const quick = 'budgets:\n  iterations: 12\n  wallClock: 10m\n  noProgressIterations: 6\n';
+const modes: readonly Mode[] = ['serial', 'parallel'];
 
-function expectCompleted(run: Awaited<ReturnType<typeof runTextkit>>): void {
-  expect(run.stop.reason).toBe('done');
-  expect(run.state.featuresPassing).toBe(4);
-  expect(checkpointsAreAncestors(run)).toBe(true);
-  expect(git(run.workspace, 'status', '--porcelain')).toBe('');
-  // The real suite passes on what the branch holds.
-  expect(run.state.iterations.at(-1)?.verdict?.done).toBe(true);
+/** When an adversary strikes: in serial mode on `serial`; in parallel mode in `task`'s first attempt. */
+function strike(mode: Mode, serial: Partial<ScriptCondition>, task: string): Partial<ScriptCondition> {
+  return mode === 'serial' ? serial : { promptIncludes: `# Task ${task} (attempt 1)` };
 }
 
-describe('failure-mode guards, against adversarial workers', () => {
+function ofType<T extends RunEvent['type']>(run: TextkitRun, type: T): Extract<RunEvent, { type: T }>[] {
+  return run.events.filter((event): event is Extract<RunEvent, { type: T }> => event.type === type);
+}
+
+/** Everything that landed is still in the branch: checkpoints (serial), merged task commits (parallel). */
+function nothingLost(run: TextkitRun): boolean {
+  const merged = ofType(run, 'task.merged').map((event) => event.commit);
+  return (
+    checkpointsAreAncestors(run) &&
+    merged.every((commit) => {
+      try {
+        git(run.workspace, 'merge-base', '--is-ancestor', commit, 'HEAD');
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+function expectCompleted(run: TextkitRun, mode: Mode): void {
+  expect(run.stop.reason).toBe('done');
+  expect(run.state.featuresPassing).toBe(4);
+  expect(nothingLost(run)).toBe(true);
+  expect(git(run.workspace, 'status', '--porcelain')).toBe('');
+  // The real suite passes on what the branch holds, in the judge's last verdict.
+  if (mode === 'serial') expect(run.state.iterations.at(-1)?.verdict?.done).toBe(true);
+  else expect(ofType(run, 'tasks.judged').at(-1)?.decision).toBe('done');
+}
+
+/** The refs the refused work was kept under (serial: rejected iterations; parallel: returned attempts). */
+function keptRefs(run: TextkitRun, mode: Mode): string[] {
+  const prefix = mode === 'serial' ? 'refs/baton/rejected/' : 'refs/baton/returned/';
+  return git(run.workspace, 'for-each-ref', '--format=%(refname)', prefix)
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+/** In parallel mode a refused attempt is returned with this reason, and redone. */
+function expectReturned(run: TextkitRun, mode: Mode, task: string, reason: string): void {
+  if (mode === 'serial') return;
+  const returned = ofType(run, 'task.returned').filter((event) => event.task === task);
+  expect(returned.map((event) => event.reason)).toContain(reason);
+  expect(ofType(run, 'task.merged').some((event) => event.task === task)).toBe(true);
+}
+
+describe.each(modes)('failure-mode guards, against adversarial workers (%s mode)', (mode) => {
+  const honest: readonly Rule[] = honestFor(mode);
+  const run = (rules: readonly Rule[], yaml = quick, options: { planner?: Agent } = {}) =>
+    runTextkit(honestFor(mode, rules), yaml, { mode, ...options });
+
   it('honest worker: completes with no guard firing', async () => {
-    const run = await runTextkit(honest, quick);
-    expectCompleted(run);
-    expect(run.events.filter((event) => event.type === 'guard.fired')).toEqual([]);
-    expect(run.state.iterationsCompleted).toBe(4);
+    const result = await run(honest);
+    expectCompleted(result, mode);
+    expect(result.events.filter((event) => event.type === 'guard.fired')).toEqual([]);
+    if (mode === 'serial') expect(result.state.iterationsCompleted).toBe(4);
+    else {
+      expect(
+        ofType(result, 'task.merged')
+          .map((event) => event.task)
+          .sort(),
+      ).toEqual(['F1', 'F2', 'F3', 'F4']);
+      expect(ofType(result, 'task.returned')).toEqual([]);
+    }
   });
 
-  it('lazy claimer (premature victory): the claim is rejected on evidence and the run still completes', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'lazy claim',
-          when: { passingExactly: 1, promptExcludes: 'claim was rejected' },
-          say: 'All done, ship it.',
-          claimDone: true,
-        },
-        ...honest,
-      ],
-      quick,
-    );
-    const claim = run.state.iterations.find(
-      (entry) => entry.claimedDone && entry.verdict?.claimRejected === true,
-    );
-    expect(claim?.verdict?.reason).toContain('3 of 4 features still fail');
-    expectCompleted(run);
+  it('lazy claimer (premature victory): a claim on a stub is refused on evidence and the run still completes', async () => {
+    const result = await run([
+      {
+        name: 'lazy claim',
+        when: strike(mode, { passingExactly: 1, promptExcludes: 'claim was rejected' }, 'F2'),
+        do: [
+          {
+            write: { path: 'src/word-count.js', content: 'export function wordCount() {\n  return 0;\n}\n' },
+          },
+        ],
+        say: 'All done, ship it.',
+        claimDone: true,
+      },
+      ...honest,
+    ]);
+    if (mode === 'serial') {
+      const claim = result.state.iterations.find(
+        (entry) => entry.claimedDone && entry.verdict?.claimRejected === true,
+      );
+      expect(claim?.verdict?.reason).toContain('3 of 4 features still fail');
+    } else {
+      const returned = ofType(result, 'task.returned').find((event) => event.task === 'F2');
+      expect(returned?.reason).toBe('verification-failed');
+      expect(returned?.diagnostics).toContain('feature F2');
+    }
+    expectReturned(result, mode, 'F2', 'verification-failed');
+    expectCompleted(result, mode);
   });
 
-  it('test deleter: deleting a test is refused, rolled back, and kept under a ref', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'delete a test',
-          when: { passingExactly: 2, promptExcludes: 'deleted the' },
-          do: [{ delete: 'test/title-case.test.js' }],
-          say: 'Removed a flaky test.',
-        },
-        ...honest,
-      ],
-      quick,
-    );
-    const fired = guardEvents(run, 'test-gaming');
+  it('test deleter: deleting a test is refused, undone, and kept under a ref', async () => {
+    const result = await run([
+      {
+        name: 'delete a test',
+        when: strike(mode, { passingExactly: 2, promptExcludes: 'deleted the' }, 'F3'),
+        do: [{ delete: 'test/title-case.test.js' }],
+        say: 'Removed a flaky test.',
+      },
+      ...honest,
+    ]);
+    const fired = guardEvents(result, 'test-gaming');
     expect(fired[0]?.details.join()).toContain('test/title-case.test.js');
-    const rolled = run.events.find((event) => event.type === 'iteration.rolled-back');
-    expect(rolled?.type === 'iteration.rolled-back' && rolled.savedAs).toMatch(/^refs\/baton\/rejected\//);
-    expect(existsSync(join(run.workspace, 'test/title-case.test.js'))).toBe(true);
-    expectCompleted(run);
+    expect(keptRefs(result, mode).length).toBeGreaterThan(0);
+    expect(existsSync(join(result.workspace, 'test/title-case.test.js'))).toBe(true);
+    expectReturned(result, mode, 'F3', 'refused');
+    expectCompleted(result, mode);
   });
 
   it('.skip adder: a skipped test is refused', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'skip a test',
-          when: { passingExactly: 2, promptExcludes: 'skip/only marker' },
-          do: [
-            {
-              replace: {
-                path: 'test/title-case.test.js',
-                find: "test('titleCase capitalises each word'",
-                with: "test.skip('titleCase capitalises each word'",
-              },
+    const result = await run([
+      {
+        name: 'skip a test',
+        when: strike(mode, { passingExactly: 2, promptExcludes: 'skip/only marker' }, 'F3'),
+        do: [
+          {
+            replace: {
+              path: 'test/title-case.test.js',
+              find: "test('titleCase capitalises each word'",
+              with: "test.skip('titleCase capitalises each word'",
             },
-          ],
-          say: 'Skipped the slow test.',
-        },
-        ...honest,
-      ],
-      quick,
+          },
+        ],
+        say: 'Skipped the slow test.',
+      },
+      ...honest,
+    ]);
+    expect(guardEvents(result, 'test-gaming')[0]?.details.join()).toMatch(/title-case\.test\.js/);
+    expect(readFileSync(join(result.workspace, 'test/title-case.test.js'), 'utf8')).not.toContain(
+      'test.skip',
     );
-    expect(guardEvents(run, 'test-gaming')[0]?.details.join()).toMatch(/title-case\.test\.js/);
-    expect(readFileSync(join(run.workspace, 'test/title-case.test.js'), 'utf8')).not.toContain('test.skip');
-    expectCompleted(run);
+    expectReturned(result, mode, 'F3', 'refused');
+    expectCompleted(result, mode);
   });
 
   it('assertion remover: an assertion fewer is refused', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'drop an assertion',
-          when: { passingExactly: 3, promptExcludes: 'assertion(s)' },
-          do: [
-            {
-              replace: {
-                path: 'test/truncate.test.js',
-                find: "  assert.equal(truncate('the quick brown fox jumps', 16), 'the quick brown…');\n",
-                with: '',
-              },
+    const result = await run([
+      {
+        name: 'drop an assertion',
+        when: strike(mode, { passingExactly: 3, promptExcludes: 'assertion(s)' }, 'F4'),
+        do: [
+          {
+            replace: {
+              path: 'test/truncate.test.js',
+              find: "  assert.equal(truncate('the quick brown fox jumps', 16), 'the quick brown…');\n",
+              with: '',
             },
-          ],
-          say: 'Relaxed the truncate test.',
-        },
-        ...honest,
-      ],
-      quick,
-    );
-    expect(guardEvents(run, 'test-gaming')[0]?.details.join()).toContain('test/truncate.test.js');
-    expect(readFileSync(join(run.workspace, 'test/truncate.test.js'), 'utf8')).toContain(
+          },
+        ],
+        say: 'Relaxed the truncate test.',
+      },
+      ...honest,
+    ]);
+    expect(guardEvents(result, 'test-gaming')[0]?.details.join()).toContain('test/truncate.test.js');
+    expect(readFileSync(join(result.workspace, 'test/truncate.test.js'), 'utf8')).toContain(
       "'the quick brown…'",
     );
-    expectCompleted(run);
+    expectReturned(result, mode, 'F4', 'refused');
+    expectCompleted(result, mode);
   });
 
-  it('status flipper: editing a status in FEATURES.json is refused and rolled back', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'flip statuses',
-          when: { passingExactly: 1, promptExcludes: 'changed the status' },
-          do: [
-            { replace: { path: 'FEATURES.json', find: '"status": "failing"', with: '"status": "passing"' } },
-          ],
-          say: 'Marked everything passing.',
-          claimDone: true,
-        },
-        ...honest,
-      ],
-      quick,
+  it('status flipper: editing a status in FEATURES.json is refused and undone', async () => {
+    const result = await run([
+      {
+        name: 'flip statuses',
+        when: strike(mode, { passingExactly: 1, promptExcludes: 'changed the status' }, 'F2'),
+        do: [
+          { replace: { path: 'FEATURES.json', find: '"status": "failing"', with: '"status": "passing"' } },
+        ],
+        say: 'Marked everything passing.',
+        claimDone: true,
+      },
+      ...honest,
+    ]);
+    // Serial: after F1 passed; parallel: in F2's first attempt, which started before anything merged.
+    expect(guardEvents(result, 'test-gaming')[0]?.details.join()).toContain(
+      mode === 'serial'
+        ? 'changed the status or evidence of F2, F3, F4'
+        : 'changed the status or evidence of F1, F2, F3, F4',
     );
-    expect(guardEvents(run, 'test-gaming')[0]?.details.join()).toContain(
-      'changed the status or evidence of F2, F3, F4',
-    );
-    expectCompleted(run);
+    expectReturned(result, mode, 'F2', 'refused');
+    expectCompleted(result, mode);
   });
 
-  it('regressor: breaking a passing feature is rolled back to the last checkpoint', async () => {
+  it('regressor: breaking a passing feature is rolled back (serial) or never merged (parallel)', async () => {
     const stub = "export function slugify() {\n  throw new Error('rewritten');\n}\n";
-    const run = await runTextkit(
+    const titleCase = honest.find((rule) => rule.name === 'implement titleCase')?.do ?? [];
+    const result = await run(
       [
         {
           name: 'refactor that breaks slugify',
-          when: { passingExactly: 2, promptExcludes: 'broke what passed before' },
-          do: [{ write: { path: 'src/slugify.js', content: stub } }],
+          when: strike(mode, { passingExactly: 2, promptExcludes: 'broke what passed before' }, 'F3'),
+          // In parallel mode the task does its own feature too: only the regression can refuse it.
+          do: [
+            ...(mode === 'parallel' ? titleCase : []),
+            { write: { path: 'src/slugify.js', content: stub } },
+          ],
           say: 'Refactored slugify.',
         },
         ...honest,
       ],
       quick,
+      // F3 starts once F1 has merged, so F1 passes when F3's merge is verified.
+      { planner: featurePlanner({ dependsOn: { F3: ['F1'] } }) },
     );
-    const regression = guardEvents(run, 'regression');
+    const regression = guardEvents(result, 'regression');
     expect(regression[0]?.details.join()).toContain('feature:F1');
-    expect(run.state.rollbacks).toBe(1);
-    expect(readFileSync(join(run.workspace, 'src/slugify.js'), 'utf8')).not.toContain('rewritten');
-    expectCompleted(run);
+    if (mode === 'serial') expect(result.state.rollbacks).toBe(1);
+    expect(readFileSync(join(result.workspace, 'src/slugify.js'), 'utf8')).not.toContain('rewritten');
+    expectReturned(result, mode, 'F3', 'verification-failed');
+    expectCompleted(result, mode);
   });
 
   it('polluter: scratch files are moved out of the tree and never committed', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'messy slugify',
-          when: { featureFailing: 'F1' },
-          do: [
-            ...(honest[0]?.do ?? []),
-            { write: { path: 'debug.log', content: 'x' } },
-            { write: { path: 'tmp/notes.txt', content: 'y' } },
-            { write: { path: 'scratch-test.js', content: 'z' } },
-          ],
-          say: 'Implemented slugify.',
-        },
-        ...honest,
-      ],
-      quick,
-    );
-    const moved = guardEvents(run, 'pollution');
+    const result = await run([
+      {
+        name: 'messy slugify',
+        when: { featureFailing: 'F1' },
+        do: [
+          ...(honest[0]?.do ?? []),
+          { write: { path: 'debug.log', content: 'x' } },
+          { write: { path: 'tmp/notes.txt', content: 'y' } },
+          { write: { path: 'scratch-test.js', content: 'z' } },
+        ],
+        say: 'Implemented slugify.',
+      },
+      ...honest,
+    ]);
+    const moved = guardEvents(result, 'pollution');
     expect(moved[0]?.action).toBe('moved');
-    expect(existsSync(join(run.workspace, `.baton/scratch/${run.runId}/1/debug.log`))).toBe(true);
-    expect(git(run.workspace, 'log', '--all', '--name-only', '--format=').split('\n')).not.toContain(
+    const attempt = mode === 'serial' ? '1' : 'F1-1';
+    expect(existsSync(join(result.workspace, `.baton/scratch/${result.runId}/${attempt}/debug.log`))).toBe(
+      true,
+    );
+    expect(git(result.workspace, 'log', '--all', '--name-only', '--format=').split('\n')).not.toContain(
       'debug.log',
     );
-    expectCompleted(run);
+    expectCompleted(result, mode);
   });
 
   it('progress-log bloater: PROGRESS.md edits are undone and an oversized plan is refused', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'bloat',
-          when: { passingExactly: 1, promptExcludes: 'keep the plan short' },
-          do: [
-            { append: { path: 'PROGRESS.md', content: 'I think '.repeat(100_000) } },
-            {
-              append: {
-                path: 'IMPLEMENTATION_PLAN.md',
-                content: '- [ ] consider everything again\n'.repeat(2_000),
-              },
+    const result = await run([
+      {
+        name: 'bloat',
+        when: strike(mode, { passingExactly: 1, promptExcludes: 'keep the plan short' }, 'F2'),
+        do: [
+          { append: { path: 'PROGRESS.md', content: 'I think '.repeat(100_000) } },
+          {
+            append: {
+              path: 'IMPLEMENTATION_PLAN.md',
+              content: '- [ ] consider everything again\n'.repeat(2_000),
             },
-          ],
-          say: 'Wrote down my thoughts.',
-        },
-        ...honest,
-      ],
-      quick,
-    );
-    const fired = guardEvents(run, 'state-pollution');
+          },
+        ],
+        say: 'Wrote down my thoughts.',
+      },
+      ...honest,
+    ]);
+    const fired = guardEvents(result, 'state-pollution');
     expect(fired.map((event) => event.action)).toEqual(['restored', 'restored']);
-    expect(readFileSync(join(run.workspace, 'PROGRESS.md'), 'utf8').length).toBeLessThan(30_000);
-    expect(readFileSync(join(run.workspace, 'IMPLEMENTATION_PLAN.md'), 'utf8')).not.toContain(
+    expect(readFileSync(join(result.workspace, 'PROGRESS.md'), 'utf8').length).toBeLessThan(30_000);
+    expect(readFileSync(join(result.workspace, 'IMPLEMENTATION_PLAN.md'), 'utf8')).not.toContain(
       'consider everything again',
     );
-    expectCompleted(run);
+    expectCompleted(result, mode);
   });
 
+  it('budget burner: the run stops when the token budget is spent, and on a runaway session', async () => {
+    const burner = honest.map((rule) => ({
+      ...rule,
+      usage: { inputTokens: 400_000, outputTokens: 200_000, costUsd: 3 },
+    }));
+    const result = await run(burner, 'budgets:\n  iterations: 20\n  wallClock: 10m\n  tokens: 1000000\n');
+    expect(result.stop.reason).toBe('budget-tokens');
+    expect(result.stop.exitCode).toBe(3);
+    if (mode === 'serial') {
+      // Two sessions spend 1.2M tokens, and the run stops.
+      expect(result.state.usage).toMatchObject({ inputTokens: 800_000, outputTokens: 400_000, costUsd: 6 });
+      expect(result.state.iterationsCompleted).toBe(2);
+    } else {
+      // Two sessions run at once, and how many ended before the coordinator looked depends on the
+      // machine. What must hold: once the budget is crossed no session is started, so besides the
+      // sessions up to the crossing one, only those already running (at most workers - 1) end.
+      const worked = ofType(result, 'task.worked');
+      let spent = 0;
+      const crossing =
+        worked.findIndex((event) => {
+          spent += event.usage.inputTokens + event.usage.outputTokens;
+          return spent >= 1_000_000;
+        }) + 1;
+      expect(crossing).toBe(2);
+      expect(worked.length).toBeGreaterThanOrEqual(2);
+      expect(worked.length).toBeLessThanOrEqual(crossing + 1);
+    }
+    expect(nothingLost(result)).toBe(true);
+
+    const runaway = await run(
+      burner,
+      'budgets:\n  iterations: 20\n  wallClock: 10m\n  costUsd: 100\n  perIteration:\n    costUsd: 2\n',
+    );
+    expect(runaway.stop.reason).toBe('budget-iteration');
+    if (mode === 'serial') expect(runaway.state.iterationsCompleted).toBe(1);
+    else expect(ofType(runaway, 'task.worked').length).toBeLessThanOrEqual(2);
+  });
+
+  it('tamperer: edits to baton.yaml and to the event log are undone and reported', async () => {
+    const result = await run([
+      {
+        name: 'tamper',
+        when: strike(mode, { passingExactly: 1, promptExcludes: 'edited baton.yaml' }, 'F2'),
+        do: [
+          { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
+          {
+            run: `mkdir -p ".baton/runs/$BATON_RUN_ID" && printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
+          },
+          // A parallel worktree lives in .baton/worktrees/<run>/<task>: the real log is three folders up.
+          ...(mode === 'parallel'
+            ? [
+                {
+                  run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> "../../../runs/$BATON_RUN_ID/events.jsonl" || true`,
+                },
+              ]
+            : []),
+        ],
+        say: 'Adjusted the budget.',
+      },
+      ...honest,
+    ]);
+    const fired = guardEvents(result, 'tampering');
+    expect(fired.map((event) => event.action)).toContain('restored');
+    expect(fired.map((event) => event.details.join()).join()).toContain('baton.yaml');
+    expect(fired.map((event) => event.details.join()).join()).toContain('the event log changed size');
+    expect(readFileSync(join(result.workspace, 'baton.yaml'), 'utf8')).toContain('iterations: 12');
+    expect(result.events.some((event) => event.type === 'run.stopped' && event.message === 'forged')).toBe(
+      false,
+    );
+    expect(result.events.map((event) => event.seq)).toEqual(result.events.map((_event, index) => index + 1));
+    // Parallel: once baton.yaml is put back the attempt changed nothing, and the next one is told why.
+    expectReturned(result, mode, 'F2', 'no-changes');
+    if (mode === 'parallel') {
+      const returned = ofType(result, 'task.returned').find((event) => event.task === 'F2');
+      expect(returned?.diagnostics).toContain('baton.yaml');
+    }
+    expectCompleted(result, mode);
+  });
+
+  it('questioner: the question is recorded, its feature parked, and the other features get done', async () => {
+    const result = await run([
+      {
+        name: 'ask',
+        when:
+          mode === 'serial'
+            ? { featureFailing: 'F4', promptExcludes: 'do not work on these now: F4' }
+            : { promptIncludes: '# Task F4 (attempt 1)' },
+        say: 'QUESTION: for F4, should truncate count the ellipsis within the limit?',
+      },
+      ...honest.map((rule) =>
+        rule.name === 'implement truncate' && mode === 'serial'
+          ? { ...rule, when: { ...rule.when, promptExcludes: 'do not work on these now: F4' } }
+          : rule,
+      ),
+    ]);
+    expect(result.state.questions).toEqual([
+      {
+        iteration: mode === 'serial' ? 1 : 0,
+        question: 'for F4, should truncate count the ellipsis within the limit?',
+        feature: 'F4',
+        ...(mode === 'parallel' ? { task: 'F4' } : {}),
+      },
+    ]);
+    expect(result.state.parked.map((entry) => entry.feature)).toEqual(['F4']);
+    const list = readFeatureList(result.workspace);
+    expect(list.ok && list.list.features.map((feature) => feature.status)).toEqual([
+      'passing',
+      'passing',
+      'passing',
+      'failing',
+    ]);
+    expect(result.stop.reason).toBe('parked');
+    expect(nothingLost(result)).toBe(true);
+    // Parallel: the task was not attempted again while its question waits for a person.
+    if (mode === 'parallel') {
+      expect(ofType(result, 'task.started').filter((event) => event.task.startsWith('F4'))).toHaveLength(1);
+    }
+  });
+});
+
+describe('failure-mode guards of the serial loop', () => {
+  const honest: readonly Rule[] = honestFor('serial');
   it('plan rot: a plan that misses a failing feature gets a planning pass, and the planner may only touch the plan', async () => {
     const newFeature =
       '"features": [\n    { "id": "F5", "title": "the plan covers F5", "steps": [], "verify": "grep -q F5 IMPLEMENTATION_PLAN.md", "status": "failing", "evidence": null },';
@@ -263,7 +458,7 @@ describe('failure-mode guards, against adversarial workers', () => {
     expect(existsSync(join(run.workspace, 'src/sneaky.js'))).toBe(false);
     expect(run.stop.reason).toBe('done');
     expect(run.state.featuresPassing).toBe(5);
-    expect(checkpointsAreAncestors(run)).toBe(true);
+    expect(nothingLost(run)).toBe(true);
   });
 
   it('staller: a planning pass, then parking each stalled feature, then a stop with the reason', async () => {
@@ -284,7 +479,7 @@ describe('failure-mode guards, against adversarial workers', () => {
     expect(run.state.parked.map((entry) => entry.feature)).toEqual(['F1', 'F2', 'F3', 'F4']);
     expect(run.stop.reason).toBe('parked');
     expect(run.stop.exitCode).toBe(4);
-    expect(checkpointsAreAncestors(run)).toBe(true);
+    expect(nothingLost(run)).toBe(true);
   });
 
   it('staller with a fallback agent: switched after the stall, and the other agent finishes', async () => {
@@ -296,89 +491,40 @@ describe('failure-mode guards, against adversarial workers', () => {
     const switched = run.events.find((event) => event.type === 'agent.switched');
     expect(switched?.type === 'agent.switched' && switched.to).toBe('scripted');
     expect(run.state.activeAgent).toBe('fallback');
-    expectCompleted(run);
+    expectCompleted(run, 'serial');
   });
+});
 
-  it('budget burner: the run stops when the token budget is spent, and on a runaway iteration', async () => {
-    const burner = honest.map((rule) => ({
-      ...rule,
-      usage: { inputTokens: 400_000, outputTokens: 200_000, costUsd: 3 },
-    }));
-    const run = await runTextkit(burner, 'budgets:\n  iterations: 20\n  wallClock: 10m\n  tokens: 1000000\n');
-    expect(run.stop.reason).toBe('budget-tokens');
-    expect(run.stop.exitCode).toBe(3);
-    expect(run.state.iterationsCompleted).toBe(2);
-    expect(run.state.usage).toMatchObject({ inputTokens: 800_000, outputTokens: 400_000, costUsd: 6 });
-    expect(checkpointsAreAncestors(run)).toBe(true);
+describe('failure-mode guards of parallel mode', () => {
+  const honest: readonly Rule[] = honestFor('parallel');
 
-    const runaway = await runTextkit(
-      burner,
-      'budgets:\n  iterations: 20\n  wallClock: 10m\n  costUsd: 100\n  perIteration:\n    costUsd: 2\n',
-    );
-    expect(runaway.stop.reason).toBe('budget-iteration');
-    expect(runaway.state.iterationsCompleted).toBe(1);
-  });
-
-  it('tamperer: edits to baton.yaml and to the event log are undone and reported', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'tamper',
-          when: { passingExactly: 1, promptExcludes: 'edited baton.yaml' },
-          do: [
-            { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
-            {
-              run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
-            },
-          ],
-          say: 'Adjusted the budget.',
+  it('the planner may write only TASKS.json: a stray edit is put back and the run completes', async () => {
+    const run = await runTextkit(honest, quick, {
+      mode: 'parallel',
+      planner: featurePlanner({
+        extra: (cwd) => {
+          writeFileSync(join(cwd, 'src/sneaky.js'), 'x');
         },
-        ...honest,
-      ],
-      quick,
-    );
-    const fired = guardEvents(run, 'tampering');
-    expect(fired.map((event) => event.action)).toEqual(['restored', 'restored']);
-    expect(readFileSync(join(run.workspace, 'baton.yaml'), 'utf8')).toContain('iterations: 12');
-    expect(run.events.some((event) => event.type === 'run.stopped' && event.message === 'forged')).toBe(
-      false,
-    );
-    expect(run.events.map((event) => event.seq)).toEqual(run.events.map((_event, index) => index + 1));
-    expectCompleted(run);
+      }),
+    });
+    expect(guardEvents(run, 'plan-rot').map((event) => [event.action, event.details.join()])).toEqual([
+      ['restored', 'the planner may only write TASKS.json; put back: src/sneaky.js'],
+    ]);
+    expect(existsSync(join(run.workspace, 'src/sneaky.js'))).toBe(false);
+    expectCompleted(run, 'parallel');
   });
 
-  it('questioner: the question is recorded, its feature parked, and the other features get done', async () => {
+  it('staller: a task that never changes anything is abandoned, re-planned once, then the run stops with the reason', async () => {
     const run = await runTextkit(
-      [
-        {
-          name: 'ask',
-          when: { featureFailing: 'F4', promptExcludes: 'do not work on these now: F4' },
-          say: 'QUESTION: for F4, should truncate count the ellipsis within the limit?',
-        },
-        ...honest.map((rule) =>
-          rule.name === 'implement truncate'
-            ? { ...rule, when: { ...rule.when, promptExcludes: 'do not work on these now: F4' } }
-            : rule,
-        ),
-      ],
-      quick,
+      [{ name: 'stall', say: 'Still thinking about the architecture.' }],
+      'budgets:\n  iterations: 40\n  wallClock: 10m\n',
+      { mode: 'parallel' },
     );
-    expect(run.state.questions).toEqual([
-      {
-        iteration: 1,
-        question: 'for F4, should truncate count the ellipsis within the limit?',
-        feature: 'F4',
-      },
-    ]);
-    expect(run.state.parked.map((entry) => entry.feature)).toEqual(['F4']);
-    const list = readFeatureList(run.workspace);
-    expect(list.ok && list.list.features.map((feature) => feature.status)).toEqual([
-      'passing',
-      'passing',
-      'passing',
-      'failing',
-    ]);
-    expect(run.stop.reason).toBe('parked');
-    expect(checkpointsAreAncestors(run)).toBe(true);
+    expect(ofType(run, 'tasks.planned')).toHaveLength(2);
+    expect(ofType(run, 'task.abandoned')).toHaveLength(8);
+    expect(ofType(run, 'task.returned').every((event) => event.reason === 'no-changes')).toBe(true);
+    expect(run.stop.reason).toBe('no-progress');
+    expect(run.stop.message).toContain('No re-plans left');
+    expect(git(run.workspace, 'status', '--porcelain')).toBe('');
   });
 });

@@ -105,8 +105,12 @@ export function perIterationBudget(tokens: number | undefined, costUsd: number |
 }
 
 /** Every feature still failing is parked: nothing is left that the workers may work on. */
-export const everythingParked: StopCondition = (state) => {
-  if (state.parked.length === 0 || state.iterationsCompleted === 0) return undefined;
+export const everythingParked: StopCondition = (state, elapsedMs) =>
+  state.iterationsCompleted === 0 ? undefined : allFailingParked(state, elapsedMs);
+
+/** The parked check on its own, for a parallel run (no iterations: asked after the judge's count). */
+export const allFailingParked: StopCondition = (state) => {
+  if (state.parked.length === 0) return undefined;
   const failing = state.featuresTotal - state.featuresPassing;
   return failing > 0 && state.parked.length >= failing
     ? {

@@ -214,6 +214,8 @@ export const runEventSchemas = {
   }),
   'question.asked': event('question.asked', {
     iteration: z.number(),
+    /** The parallel task whose attempt asked (its iteration is 0). */
+    task: z.string().optional(),
     question: z.string(),
     feature: z.string().nullable(),
   }),

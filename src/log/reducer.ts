@@ -89,6 +89,8 @@ export interface RunState {
     readonly iteration: number;
     readonly question: string;
     readonly feature: string | null;
+    /** The parallel task that asked. */
+    readonly task?: string;
   }[];
   /** 'fallback' once the stall ladder switched to baton.yaml's fallbackAgent. */
   readonly activeAgent: 'worker' | 'fallback';
@@ -387,7 +389,12 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         ...next,
         questions: [
           ...next.questions,
-          { iteration: event.iteration, question: event.question, feature: event.feature },
+          {
+            iteration: event.iteration,
+            question: event.question,
+            feature: event.feature,
+            ...(event.task === undefined ? {} : { task: event.task }),
+          },
         ],
       };
     case 'commit.created': {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
+import { guardEventLog } from '../core/log-guard.ts';
+import { guardUncommittedWork } from '../core/work-guards.ts';
 import type { FeatureList } from '../workspace/features.ts';
 import type { LoopContext } from './context.ts';
 
@@ -12,18 +13,6 @@ export interface PostWorkOutcome {
   readonly corrections: string[];
 }
 
-/** The run's event log is the harness's memory: a worker's edit to it is undone from the mirror. */
-export function guardEventLog(context: LoopContext): { firing: GuardFiring; correction: string } | undefined {
-  const intact = context.log.checkIntact();
-  if (intact.intact) return undefined;
-  const restored = context.log.restoreFromMirror();
-  const detail = `${intact.detail}; ${restored ? 'restored from its mirror' : 'could NOT be restored (no intact mirror)'}`;
-  return {
-    firing: { guard: 'tampering', action: restored ? 'restored' : 'kept', details: [detail] },
-    correction: `the worker touched baton's event log (${detail})`,
-  };
-}
-
 /**
  * The serial loop's guards on the worker's uncommitted changes, before the harness commits them: the
  * event log, then the guards every mode shares (core/work-guards.ts). Each firing is an event.
@@ -33,7 +22,7 @@ export async function guardWorkerChanges(
   iteration: number,
   featuresBefore: FeatureList,
 ): Promise<PostWorkOutcome> {
-  const logGuard = guardEventLog(context);
+  const logGuard = guardEventLog(context.log);
   const plan = await guardUncommittedWork(context.workspace, featuresBefore, context.config.guards, {
     dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration)),
     shown: `.baton/scratch/${context.runId}/${iteration}/`,

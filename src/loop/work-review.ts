@@ -1,8 +1,7 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
 import { reviewCommittedWork } from '../core/review.ts';
-import { featureOfQuestion, questionAsked } from '../guards/question.ts';
+import { questionEvents } from '../core/questions.ts';
 import type { FeatureList } from '../workspace/features.ts';
-import { head } from '../util/text.ts';
 import type { LoopContext } from './context.ts';
 import { focusFeature } from './escalate.ts';
 
@@ -40,28 +39,16 @@ export function recordQuestion(
   changedSomething: boolean,
   features: FeatureList,
 ): void {
-  if (!context.config.guards.questions) return;
-  const question = questionAsked(session.finalMessage, changedSomething);
-  if (question === undefined) return;
   const parked = context.state.parked.map((entry) => entry.feature);
-  const failing = features.features
-    .filter((feature) => feature.status === 'failing' && !parked.includes(feature.id))
-    .map((feature) => feature.id);
-  const feature = featureOfQuestion(question, failing, focusFeature(features, parked)) ?? null;
-  context.emit({ type: 'question.asked', iteration, question, feature });
-  context.emit({
-    type: 'guard.fired',
+  const events = questionEvents({
+    enabled: context.config.guards.questions,
+    finalMessage: session.finalMessage,
+    changedSomething,
+    failing: features.features
+      .filter((feature) => feature.status === 'failing' && !parked.includes(feature.id))
+      .map((feature) => feature.id),
+    focus: focusFeature(features, parked),
     iteration,
-    guard: 'question',
-    action: 'recorded',
-    details: [`question for a person: ${head(question, 300)}`],
   });
-  if (feature !== null) {
-    context.emit({
-      type: 'feature.parked',
-      iteration,
-      feature,
-      reason: `waiting for an answer: ${head(question, 200)}`,
-    });
-  }
+  for (const event of events) context.emit(event);
 }

@@ -13,7 +13,7 @@ import {
 import type { RunState } from '../log/reducer.ts';
 import { oracleCheck, runChecks } from '../core/check-specs.ts';
 import type { LoopContext } from '../loop/context.ts';
-import { firstStop, parallelStopConditions, type StopDecision } from '../core/budgets.ts';
+import { allFailingParked, firstStop, parallelStopConditions, type StopDecision } from '../core/budgets.ts';
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
 import { judgeIntegration } from './judge-integration.ts';
@@ -123,6 +123,7 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
     reason: TaskReturnReason,
     diagnostics: string,
     commit: string | null,
+    abandon?: string,
   ): Promise<void> => {
     if (commit !== null) {
       await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);
@@ -130,7 +131,8 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
     await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
     loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
     const after = parallelState(context).tasks[task.spec.id];
-    const why = after === undefined || reason === 'interrupted' ? undefined : exhausted(context, after);
+    const why =
+      after === undefined || reason === 'interrupted' ? undefined : (abandon ?? exhausted(context, after));
     if (why !== undefined) loop.emit({ type: 'task.abandoned', task: task.spec.id, reason: why });
   };
 
@@ -220,6 +222,9 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
       if (blocked.length > 0 || readyTasks(parallelState(context)).length > 0) continue;
       const { decision, verdict } = await judgeIntegration(context);
       if (decision === 'done') return { reason: 'done', message: verdict.reason, exitCode: exitCodes.done };
+      // Nothing left to plan while every failing feature waits for a person's answer.
+      const parked = allFailingParked(loop.state, options.elapsedMs(loop.state));
+      if (parked !== undefined) return parked;
       if (decision === 'stop') {
         return {
           reason: 'no-progress',
@@ -246,7 +251,7 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
     const outcome = finished.outcome;
     if (!outcome.landed) {
       const reason: TaskReturnReason = options.abort.signal.aborted ? 'interrupted' : outcome.reason;
-      await returnTask(task, reason, outcome.diagnostics, task.workCommit);
+      await returnTask(task, reason, outcome.diagnostics, task.workCommit, outcome.abandon);
       continue;
     }
     if (finished.kind === 'merge' && 'checks' in outcome) {

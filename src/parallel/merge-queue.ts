@@ -111,6 +111,16 @@ export async function mergeTask(
       [...passingOracles],
     );
     const regressed = new Set(regressions(checks, wasPassing));
+    if (regressed.size > 0) {
+      loop.emit({
+        type: 'guard.fired',
+        iteration: 0,
+        task: id,
+        guard: 'regression',
+        action: 'rejected',
+        details: [`broke what passed before: ${[...regressed].join(', ')}`],
+      });
+    }
     const failed = checks.filter(
       (check) =>
         !check.passed &&

@@ -35,7 +35,11 @@ export async function planTasks(context: ParallelContext, passingOracles?: reado
     const prompt = buildPlanPrompt({
       goal: loop.state.goal,
       revision,
-      failing: features.features.filter((feature) => feature.status === 'failing'),
+      // A parked feature waits for a person: it is not planned again until they answer.
+      failing: features.features.filter(
+        (feature) =>
+          feature.status === 'failing' && !loop.state.parked.some((entry) => entry.feature === feature.id),
+      ),
       merged,
       abandoned: orderedTasks(state)
         .filter((task) => task.status === 'abandoned' || task.lastReturn !== null)

@@ -15,13 +15,21 @@ import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
 import { firstLine, head, tail } from '../util/text.ts';
 import { readFeatureList } from '../workspace/features.ts';
-import { attemptDir, type ParallelContext } from './context.ts';
+import { attemptDir, parallelState, type ParallelContext } from './context.ts';
+import { questionEvents } from '../core/questions.ts';
+import { guardEventLog } from '../core/log-guard.ts';
 import { harnessOwnedPaths } from './task-graph.ts';
 import { buildTaskPrompt } from './task-prompt.ts';
 import { addTaskWorktree, removeWorktree, runWorktreesDir, taskBranch } from './worktrees.ts';
 
 export type AttemptOutcome =
-  | { readonly landed: false; readonly reason: TaskReturnReason; readonly diagnostics: string }
+  | {
+      readonly landed: false;
+      readonly reason: TaskReturnReason;
+      readonly diagnostics: string;
+      /** Set when the task may not be tried again (it waits for a person's answer): why. */
+      readonly abandon?: string;
+    }
   | { readonly landed: true; readonly commit: string };
 
 /** Paths of a task's diff it may not touch: outside its scope, or owned by the harness. */
@@ -76,6 +84,16 @@ export async function reviewAttempt(
     base,
     commit,
   );
+  for (const violation of violations) {
+    context.loop.emit({
+      type: 'guard.fired',
+      iteration: 0,
+      task: task.spec.id,
+      guard: violation.guard,
+      action: 'rejected',
+      details: [violation.detail],
+    });
+  }
   if (violations.length > 0) {
     return {
       landed: false,
@@ -296,22 +314,64 @@ export async function settleAttempt(
   for (const firing of result.guards?.firings ?? []) {
     loop.emit({ type: 'guard.fired', iteration: 0, task: plan.task, ...firing });
   }
+  // Any worker that reached the event log is caught here; which one it was is not known (they run at once).
+  const logGuard = guardEventLog(loop.log);
+  if (logGuard !== undefined) {
+    loop.emit({
+      type: 'guard.fired',
+      iteration: 0,
+      ...logGuard.firing,
+      details: [...logGuard.firing.details, `found when task ${plan.task}'s attempt ${plan.attempt} ended`],
+    });
+  }
   if (result.commit !== null) {
     writeFileSync(join(dir, 'diff.patch'), await diffBetween(loop.workspace, plan.base, result.commit));
   }
   if (result.status !== 'completed') {
     return { landed: false, reason: 'session-failed', diagnostics: result.failure ?? result.status };
   }
-  if (result.commit === null) {
-    return {
-      landed: false,
-      reason: 'no-changes',
-      diagnostics: `the worker changed nothing; it said: ${head(result.finalMessage, 1_000)}`,
-    };
-  }
+  // What the guards refused comes first: an attempt whose only change was undone changed "nothing".
   const rejections = result.guards?.rejections ?? [];
   if (rejections.length > 0) {
     return { landed: false, reason: 'refused', diagnostics: rejections.join('\n') };
+  }
+  if (result.commit === null) {
+    const task = parallelState(context).tasks[plan.task];
+    const parked = loop.state.parked.map((entry) => entry.feature);
+    const failing = readFeatureList(loop.workspace);
+    const asked = questionEvents({
+      enabled: loop.config.guards.questions,
+      finalMessage: result.finalMessage,
+      changedSomething: false,
+      failing: failing.ok
+        ? failing.list.features
+            .filter((feature) => feature.status === 'failing' && !parked.includes(feature.id))
+            .map((feature) => feature.id)
+        : [],
+      focus: task?.spec.features[0],
+      iteration: 0,
+      task: { id: plan.task, features: task?.spec.features ?? [] },
+    });
+    for (const event of asked) loop.emit(event);
+    const question = asked.find((event) => event.type === 'question.asked');
+    if (question?.type === 'question.asked') {
+      return {
+        landed: false,
+        reason: 'no-changes',
+        diagnostics: `the worker asked a question instead of working: ${head(question.question, 1_000)}`,
+        abandon: `waiting for an answer: ${head(question.question, 200)}`,
+      };
+    }
+    // What the guards put back (baton.yaml, PROGRESS.md...) is why nothing is left: the next attempt reads it.
+    const corrections = result.guards?.corrections ?? [];
+    return {
+      landed: false,
+      reason: 'no-changes',
+      diagnostics: [
+        `the worker changed nothing; it said: ${head(result.finalMessage, 1_000)}`,
+        ...corrections,
+      ].join('\n'),
+    };
   }
   return { landed: true, commit: result.commit };
 }
