@@ -514,6 +514,41 @@ describe('failure-mode guards of parallel mode', () => {
     expectCompleted(run, 'parallel');
   });
 
+  it('smoke breaker: a merge that breaks the smoke test is refused, and the task redone without breaking it', async () => {
+    const wordCount = honest.find((rule) => rule.name === 'implement wordCount')?.do ?? [];
+    const run = await runTextkit(
+      [
+        {
+          name: 'break loading',
+          when: { promptIncludes: '# Task F2 (attempt 1)' },
+          // Its own feature works and the tests pass (they run under node --test); loading the library
+          // on its own, which is what the smoke test does, now throws.
+          do: [
+            ...wordCount,
+            {
+              append: {
+                path: 'src/index.js',
+                content: "if (process.argv.length === 1) throw new Error('broken at load');\n",
+              },
+            },
+          ],
+          say: 'Implemented wordCount.',
+        },
+        ...honest,
+      ],
+      quick,
+      { mode: 'parallel' },
+    );
+    expect(guardEvents(run, 'regression').map((event) => event.details.join())).toEqual([
+      'broke what passed before: smoke:smoke',
+    ]);
+    const returned = ofType(run, 'task.returned').find((event) => event.task === 'F2');
+    expect(returned?.reason).toBe('verification-failed');
+    expect(returned?.diagnostics).toContain('broken at load');
+    expect(readFileSync(join(run.workspace, 'src/index.js'), 'utf8')).not.toContain('broken at load');
+    expectCompleted(run, 'parallel');
+  });
+
   it('staller: a task that never changes anything is abandoned, re-planned once, then the run stops with the reason', async () => {
     const run = await runTextkit(
       [{ name: 'stall', say: 'Still thinking about the architecture.' }],

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { headCommit, runGit } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
-import { runChecks, verificationChecks } from '../core/check-specs.ts';
-import { readOutputTail, type CheckContext, type CheckSpec } from '../checks/command-check.ts';
+import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
+import { readOutputTail, runCheck, type CheckContext, type CheckSpec } from '../checks/command-check.ts';
 import { firstLine, plural } from '../util/text.ts';
 import { attemptDir, type ParallelContext } from './context.ts';
 import { passingBefore, passingIds, regressions } from '../core/evidence.ts';
@@ -66,6 +66,30 @@ async function rebaseOnto(
 }
 
 /**
+ * The smoke test ("the workspace is not broken") on the candidate: when it fails there and passes on the
+ * integration tip, the task broke it, and its result is returned. When it fails on the tip too, the task
+ * is not to blame. The merge worktree is left at the candidate either way.
+ */
+async function smokeRegression(
+  context: ParallelContext,
+  worktree: string,
+  tip: string,
+  checkContext: CheckContext,
+): Promise<CheckResult | undefined> {
+  const spec = smokeCheck(worktree, context.loop.config);
+  if (spec === undefined) return undefined;
+  const candidate = await runCheck(spec, checkContext);
+  if (candidate.passed) return undefined;
+  const at = (await headCommit(worktree)) ?? '';
+  await runGit(worktree, ['checkout', '--quiet', '--force', '--detach', tip], true);
+  const onTip = join(checkContext.outputDir, 'smoke-on-tip');
+  mkdirSync(onTip, { recursive: true });
+  const before = await runCheck(spec, { ...checkContext, outputDir: onTip });
+  await runGit(worktree, ['checkout', '--quiet', '--force', '--detach', at], true);
+  return before.passed ? candidate : undefined;
+}
+
+/**
  * Land one finished task, deterministically and with no model involved: rebase its commit onto the
  * integration tip in the merge worktree, run its checks there, and fast-forward the integration branch
  * only when they pass. A conflict or a failing check sends the task back with the diagnostics.
@@ -103,6 +127,7 @@ export async function mergeTask(
     };
     mkdirSync(checkContext.outputDir, { recursive: true });
     const checks = await runChecks(mergeChecks(context, task), checkContext);
+    const smoke = await smokeRegression(context, worktree, tip, checkContext);
     // The task's own checks must pass; anything else only may not regress (features and oracles).
     const wasPassing = passingBefore(
       integrationFeatures(loop.workspace)
@@ -110,7 +135,10 @@ export async function mergeTask(
         .map((feature) => feature.id),
       [...passingOracles],
     );
-    const regressed = new Set(regressions(checks, wasPassing));
+    const regressed = new Set([
+      ...regressions(checks, wasPassing),
+      ...(smoke === undefined ? [] : ['smoke:smoke']),
+    ]);
     if (regressed.size > 0) {
       loop.emit({
         type: 'guard.fired',
@@ -128,11 +156,12 @@ export async function mergeTask(
           (check.kind === 'feature' && task.spec.features.includes(check.name)) ||
           regressed.has(`${check.kind}:${check.name}`)),
     );
-    if (failed.length > 0) {
+    const refused = smoke === undefined ? failed : [...failed, smoke];
+    if (refused.length > 0) {
       return {
         landed: false,
         reason: 'verification-failed',
-        diagnostics: failed
+        diagnostics: refused
           .map(
             (check) =>
               `${check.kind} ${check.name} (\`${check.command}\`) ${check.ended}:\n${readOutputTail(loop.workspace, check.outputPath, 1_200)}`,
