@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { passingBefore, regressions } from '../../core/evidence.ts';
+import { changedPaths, headCommit, stashAll } from '../../git/git.ts';
+import type { CheckResult } from '../../log/events.ts';
+import type { FeatureList } from '../../workspace/features.ts';
+import type { LoopContext } from '../context.ts';
+import { rollBack } from '../rollback.ts';
+import { runAllChecks } from '../verify.ts';
+import { currentFeatures, throwIfInterrupted } from './interrupted.ts';
+import type { PreparedIteration } from './prepare.ts';
+import type { GuardedWork } from './work.ts';
+
+/** The harness's evidence on what the iteration leaves, after any regression was undone. */
+export interface VerifiedWork {
+  readonly checks: readonly CheckResult[];
+  readonly verifiedCommit: string;
+  /** Paths verification (or the worker) left uncommitted: stashed, never deleted. */
+  readonly polluted: readonly string[];
+  /** Checks that passed when the iteration started (`kind:name`). */
+  readonly wasPassing: ReadonlySet<string>;
+  readonly regressed: readonly string[];
+  /** A regression was rolled back: the tree is the last checkpoint's again. */
+  readonly restoredCheckpoint: boolean;
+  /** Reasons the work cannot count as done: refusals, corrections, the regression. */
+  readonly refusals: readonly string[];
+  /** The FEATURES.json the verdict and the record describe. */
+  readonly features: FeatureList;
+}
+
+/**
+ * Verify: the harness runs every feature's verify command and every oracle itself, stashes what was left
+ * uncommitted, and rolls a silent regression (a check that passed before and fails now) back to the last
+ * checkpoint (or keeps it and says so, with `guards.regression: keep`).
+ */
+export async function verifyWork(
+  context: LoopContext,
+  prepared: PreparedIteration,
+  work: GuardedWork,
+): Promise<VerifiedWork> {
+  const { iteration, checkContext, featuresBefore } = prepared;
+  const rejected = work.rejections.length > 0;
+  const verifiedCommit = (await headCommit(context.workspace)) ?? '';
+  // When the work was refused the tree is exactly as before, and the earlier results still hold.
+  const checks: readonly CheckResult[] =
+    rejected && context.previousChecks.length > 0
+      ? context.previousChecks
+      : await runAllChecks(context, work.features, checkContext);
+  context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
+  throwIfInterrupted(context, iteration);
+
+  const polluted = await changedPaths(context.workspace);
+  if (polluted.length > 0) {
+    const stash = await stashAll(
+      context.workspace,
+      `baton: files left uncommitted in iteration ${iteration}`,
+    );
+    context.emit({ type: 'tree.polluted', iteration, paths: polluted, stash });
+  }
+
+  const wasPassing = passingBefore(
+    featuresBefore.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
+    context.previousChecks
+      .filter((check) => check.kind === 'oracle' && check.passed)
+      .map((check) => check.name),
+  );
+  const regressed = regressions(checks, wasPassing);
+  const verified = {
+    checks,
+    verifiedCommit,
+    polluted,
+    wasPassing,
+    regressed,
+    restoredCheckpoint: false,
+    refusals: [...work.rejections, ...work.corrections],
+    features: work.features,
+  };
+  if (regressed.length === 0 || rejected) return verified;
+  const detail = `broke what passed before: ${regressed.join(', ')}`;
+  if (context.config.guards.regression !== 'rollback') {
+    context.emit({ type: 'guard.fired', iteration, guard: 'regression', action: 'kept', details: [detail] });
+    return {
+      ...verified,
+      refusals: [...verified.refusals, `the worker ${detail}: fix this first, before any new work`],
+    };
+  }
+  context.emit({
+    type: 'guard.fired',
+    iteration,
+    guard: 'regression',
+    action: 'rejected',
+    details: [detail],
+  });
+  await rollBack(
+    context,
+    iteration,
+    verifiedCommit,
+    context.checkpoint.commit,
+    `the worker ${detail}; rolled back to the last checkpoint`,
+  );
+  // Verify the restored tree again, so every result recorded describes what is on disk.
+  const restored = currentFeatures(context);
+  const recheck = await runAllChecks(context, restored, {
+    ...checkContext,
+    outputDir: join(prepared.dir, 'checks-after-rollback'),
+  });
+  context.emit({ type: 'verify.ended', iteration, commit: context.checkpoint.commit, checks: recheck });
+  return {
+    ...verified,
+    checks: recheck,
+    verifiedCommit: context.checkpoint.commit,
+    restoredCheckpoint: true,
+    features: restored,
+    refusals: [
+      ...verified.refusals,
+      `the worker ${detail}; the iteration was rolled back to the last checkpoint: fix the feature without breaking the others`,
+    ],
+  };
+}

@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { claimsDone, type AgentSessionResult } from '../../agents/agent.ts';
+import { commitWork } from '../../core/set-aside.ts';
+import type { FeatureList } from '../../workspace/features.ts';
+import { firstLine, head } from '../../util/text.ts';
+import type { LoopContext } from '../context.ts';
+import { guardWorkerChanges } from '../post-work-guards.ts';
+import { rollBack } from '../rollback.ts';
+import { startWorkerSession } from '../session.ts';
+import { recordQuestion, reviewWork } from '../work-review.ts';
+import { throwIfInterrupted } from './interrupted.ts';
+import type { PreparedIteration } from './prepare.ts';
+
+/** What the worker's session left, once guarded, committed and reviewed. */
+export interface GuardedWork {
+  readonly session: AgentSessionResult;
+  readonly claimed: boolean;
+  readonly workCommit: string | null;
+  /** Reasons the work was refused (it was rolled back, kept under a ref). */
+  readonly rejections: readonly string[];
+  /** What the guards put back or moved; the work stands, but cannot be "done". */
+  readonly corrections: readonly string[];
+  /** The FEATURES.json to verify against. */
+  readonly features: FeatureList;
+}
+
+/** Work: a fresh agent session in its own process group, with its handoff kept as evidence. */
+export async function runWork(
+  context: LoopContext,
+  prepared: PreparedIteration,
+): Promise<AgentSessionResult> {
+  const { iteration, dir } = prepared;
+  const session = await startWorkerSession(context, iteration, prepared.prompt, dir);
+  writeFileSync(join(dir, 'handoff.md'), session.finalMessage);
+  context.emit({
+    type: 'agent.ended',
+    iteration,
+    status: session.status,
+    exitCode: session.exitCode,
+    durationMs: Math.round(session.durationMs),
+    usage: session.usage,
+    claimedDone: claimsDone(session.finalMessage),
+    finalMessage: head(session.finalMessage, 2_000),
+  });
+  throwIfInterrupted(context, iteration);
+  return session;
+}
+
+/**
+ * Guard the worker's changes, commit what stands, review the diff for test gaming; refused work is
+ * rolled back (kept under a ref), and a worker that asked instead of working has its question recorded.
+ */
+export async function guardWork(
+  context: LoopContext,
+  prepared: PreparedIteration,
+  session: AgentSessionResult,
+): Promise<GuardedWork> {
+  const { iteration, featuresBefore, headBefore } = prepared;
+  const guarded = await guardWorkerChanges(context, iteration, featuresBefore);
+  const committed = await commitWork(
+    context.workspace,
+    `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(firstLine(session.finalMessage), 120)}`}`,
+    {
+      dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), 'uncommittable'),
+      shown: `.baton/scratch/${context.runId}/${iteration}/uncommittable/`,
+    },
+  );
+  const workCommit = committed.ok ? committed.commit : null;
+  if (workCommit !== null) {
+    context.emit({ type: 'commit.created', iteration, commit: workCommit, purpose: 'work' });
+  }
+  if (!committed.ok) {
+    context.emit({
+      type: 'guard.fired',
+      iteration,
+      guard: 'uncommittable',
+      action: 'rejected',
+      details: [committed.reason],
+    });
+  }
+  const rejections = [
+    ...guarded.rejections,
+    ...(committed.ok ? [] : [committed.reason]),
+    // A worker that died (crashed, killed, timed out) leaves half-done work: the next one starts clean.
+    ...(session.status === 'completed'
+      ? []
+      : [`the worker did not finish (${session.error ?? session.status}); its changes were set aside`]),
+    ...(workCommit !== null && session.status === 'completed'
+      ? await reviewWork(context, iteration, headBefore, workCommit)
+      : []),
+  ];
+  if (rejections.length > 0) {
+    await rollBack(context, iteration, workCommit, headBefore, rejections.join('; '));
+  }
+  recordQuestion(context, iteration, session, workCommit !== null, featuresBefore);
+  return {
+    session,
+    claimed: claimsDone(session.finalMessage),
+    workCommit,
+    rejections,
+    corrections: guarded.corrections,
+    features: rejections.length > 0 ? featuresBefore : guarded.features,
+  };
+}
