@@ -3,13 +3,7 @@ import { join } from 'node:path';
 import { exitCodes } from '../errors.ts';
 import { headCommit, runGit, updateRef } from '../git/git.ts';
 import type { TaskReturnReason } from '../log/events.ts';
-import {
-  attemptsStarted,
-  blockedTasks,
-  orderedTasks,
-  readyTasks,
-  type TaskState,
-} from '../log/task-state.ts';
+import { blockedTasks, orderedTasks, readyTasks, type TaskState } from '../log/task-state.ts';
 import type { RunState } from '../log/reducer.ts';
 import { oracleCheck, runChecks } from '../core/check-specs.ts';
 import type { LoopContext } from '../loop/context.ts';
@@ -17,10 +11,11 @@ import { allFailingParked, firstStop, parallelStopConditions, type StopDecision 
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
 import { judgeIntegration } from './judge-integration.ts';
-import { mergeTask, mergeWorktreePath, type MergeOutcome } from './merge-queue.ts';
+import { Inflight, type Finished } from './inflight.ts';
+import { mergeTask, mergeWorktreePath } from './merge-queue.ts';
+import { decideSchedule } from './schedule.ts';
 import { planTasks } from './plan-tasks.ts';
 import { reconcileAfterCrash } from './reconcile.ts';
-import type { AttemptOutcome } from './task-worker.ts';
 import { localTransport, type TaskTransport } from './transport.ts';
 import { deleteBranch, removeWorktree, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
 
@@ -33,15 +28,6 @@ export interface ParallelDriveOptions {
   /** Where attempts run (default: on this machine). */
   readonly transport?: TaskTransport;
 }
-
-type Finished =
-  | {
-      readonly kind: 'attempt';
-      readonly task: string;
-      readonly worker: number;
-      readonly outcome: AttemptOutcome | Error;
-    }
-  | { readonly kind: 'merge'; readonly task: string; readonly outcome: MergeOutcome | Error };
 
 /** The task spent its attempts or its own token/cost budget: it is abandoned, the others go on. */
 function exhausted(context: ParallelContext, task: TaskState): string | undefined {
@@ -114,71 +100,29 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
   if (parallelState(context).revision === 0) await planTasks(context, measured);
 
   const conditions = parallelStopConditions(loop.config.budgets);
-  const inflight = new Map<string, Promise<Finished>>();
+  const inflight = new Inflight();
   const freeWorkers = Array.from({ length: context.workers }, (_, index) => index + 1);
-  let stopping: StopDecision | undefined;
-
-  const returnTask = async (
-    task: TaskState,
-    reason: TaskReturnReason,
-    diagnostics: string,
-    commit: string | null,
-    abandon?: string,
-  ): Promise<void> => {
-    if (commit !== null) {
-      await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);
-    }
-    await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
-    loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
-    const after = parallelState(context).tasks[task.spec.id];
-    const why =
-      after === undefined || reason === 'interrupted' ? undefined : (abandon ?? exhausted(context, after));
-    if (why !== undefined) loop.emit({ type: 'task.abandoned', task: task.spec.id, reason: why });
+  const takeWorker = (preferred?: number): number => {
+    const index = preferred === undefined ? -1 : freeWorkers.indexOf(preferred);
+    return (index >= 0 ? freeWorkers.splice(index, 1)[0] : freeWorkers.shift()) ?? 1;
   };
-
   const startAttempt = (task: TaskState, worker: number, base: string | null): void => {
-    const id = task.spec.id;
     const { resumeAttempt } = transport;
-    const attempt =
+    inflight.addAttempt(
+      task.spec.id,
+      worker,
       base === null && resumeAttempt !== undefined
         ? resumeAttempt(context, task)
-        : transport.runAttempt(context, task, worker, base ?? '');
-    inflight.set(
-      `attempt:${id}`,
-      attempt.then(
-        (outcome): Finished => ({ kind: 'attempt', task: id, worker, outcome }),
-        (error: unknown): Finished => ({
-          kind: 'attempt',
-          task: id,
-          worker,
-          outcome: error instanceof Error ? error : new Error(String(error)),
-        }),
-      ),
-    );
-  };
-
-  const startMerge = (task: TaskState, commit: string): void => {
-    const id = task.spec.id;
-    inflight.set(
-      'merge',
-      mergeTask(context, task, commit, new Set(parallelState(context).passingOracles ?? measured)).then(
-        (outcome): Finished => ({ kind: 'merge', task: id, outcome }),
-        (error: unknown): Finished => ({
-          kind: 'merge',
-          task: id,
-          outcome: error instanceof Error ? error : new Error(String(error)),
-        }),
-      ),
+        : transport.runAttempt(context, task, worker, base ?? ''),
     );
   };
 
   // Attempts a previous coordinator started and the transport can wait for again (queued jobs).
   for (const task of orderedTasks(parallelState(context))) {
-    if (task.status !== 'running') continue;
-    const slot = freeWorkers.indexOf(task.worker ?? 0);
-    startAttempt(task, slot >= 0 ? (freeWorkers.splice(slot, 1)[0] ?? 1) : (freeWorkers.shift() ?? 1), null);
+    if (task.status === 'running') startAttempt(task, takeWorker(task.worker ?? undefined), null);
   }
 
+  let stopping: StopDecision | undefined;
   let failure: Error | undefined;
   for (;;) {
     stopping ??= firstStop(conditions, loop.state, options.elapsedMs(loop.state));
@@ -190,80 +134,140 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
         exitCode: exitCodes.stopped,
       };
     }
-    const state = parallelState(context);
-    if (stopping === undefined && failure === undefined) {
+    // Merges go on while a stop drains the workers (their work is done); an abort stops them too.
+    const schedule = decideSchedule({
+      state: parallelState(context),
+      freeWorkers,
+      running: inflight.running(),
+      merging: inflight.merging,
+      stopping: stopping !== undefined,
+      halted: options.abort.signal.aborted || failure !== undefined,
+      sessionBudget: loop.config.budgets.iterations,
+    });
+    if (schedule.start.length > 0) {
       const tip = (await headCommit(loop.workspace)) ?? '';
-      let started = attemptsStarted(state);
-      for (const task of readyTasks(state)) {
-        if (freeWorkers.length === 0 || started >= loop.config.budgets.iterations) break;
-        if (inflight.has(`attempt:${task.spec.id}`)) continue;
-        startAttempt(task, freeWorkers.shift() ?? 1, tip);
-        started += 1;
+      for (const { task, worker } of schedule.start) {
+        const state = parallelState(context).tasks[task];
+        if (state !== undefined) startAttempt(state, takeWorker(worker), tip);
       }
     }
-    // Merges go on while a stop drains the workers (their work is done); an abort stops them too.
-    if (!inflight.has('merge') && !options.abort.signal.aborted && failure === undefined) {
-      const waiting = orderedTasks(state).find(
-        (task) => task.status === 'awaiting-merge' && task.workCommit !== null,
-      );
-      if (waiting?.workCommit != null) startMerge(waiting, waiting.workCommit);
+    if (schedule.merge !== undefined) {
+      const task = parallelState(context).tasks[schedule.merge.task];
+      if (task !== undefined) {
+        inflight.setMerge(
+          task.spec.id,
+          mergeTask(
+            context,
+            task,
+            schedule.merge.commit,
+            new Set(parallelState(context).passingOracles ?? measured),
+          ),
+        );
+      }
     }
     if (inflight.size === 0) {
       if (failure !== undefined) throw failure;
       if (stopping !== undefined) return stopping;
-      const blocked = blockedTasks(parallelState(context));
-      for (const task of blocked) {
-        loop.emit({
-          type: 'task.abandoned',
-          task: task.spec.id,
-          reason: `it depends on ${task.spec.dependsOn.filter((id) => parallelState(context).tasks[id]?.status === 'abandoned').join(', ')}, which was abandoned`,
-        });
-      }
-      if (blocked.length > 0 || readyTasks(parallelState(context)).length > 0) continue;
-      const { decision, verdict } = await judgeIntegration(context);
-      if (decision === 'done') return { reason: 'done', message: verdict.reason, exitCode: exitCodes.done };
-      // Nothing left to plan while every failing feature waits for a person's answer.
-      const parked = allFailingParked(loop.state, options.elapsedMs(loop.state));
-      if (parked !== undefined) return parked;
-      if (decision === 'stop') {
-        return {
-          reason: 'no-progress',
-          message: `${verdict.reason} No re-plans left (parallel.replans = ${loop.config.parallel.replans}).`,
-          exitCode: exitCodes.noProgress,
-        };
-      }
-      await planTasks(context);
-      continue;
+      const settled = await settleRound(context, options);
+      if (settled === 'continue') continue;
+      return settled;
     }
-    const finished = await Promise.race(inflight.values());
-    inflight.delete(finished.kind === 'merge' ? 'merge' : `attempt:${finished.task}`);
-    const task = parallelState(context).tasks[finished.task];
+    const finished = await inflight.next();
     if (finished.kind === 'attempt') freeWorkers.push(finished.worker);
-    if (task === undefined) continue;
-    if (finished.outcome instanceof Error) {
-      // A broken harness part (a missing agent binary, git failing) ends the run once the others drain.
-      failure ??= finished.outcome;
-      if (task.status === 'running' || task.status === 'awaiting-merge') {
-        await returnTask(task, 'interrupted', finished.outcome.message, null);
-      }
-      continue;
-    }
-    const outcome = finished.outcome;
-    if (!outcome.landed) {
-      const reason: TaskReturnReason = options.abort.signal.aborted ? 'interrupted' : outcome.reason;
-      await returnTask(task, reason, outcome.diagnostics, task.workCommit, outcome.abandon);
-      continue;
-    }
-    if (finished.kind === 'merge' && 'checks' in outcome) {
-      await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
-      loop.emit({
-        type: 'task.merged',
-        task: task.spec.id,
-        attempt: task.attempts,
-        commit: outcome.commit,
-        checks: outcome.checks,
-        passingFeatures: outcome.passingFeatures,
-      });
-    }
+    failure ??= await applyFinished(context, finished, options.abort.signal.aborted);
   }
+}
+
+/**
+ * Nothing in flight: abandon what can never start, else judge the integration tip and decide done, a
+ * stop (nothing but parked features left, or no re-plans left) or a new plan.
+ */
+async function settleRound(
+  context: ParallelContext,
+  options: ParallelDriveOptions,
+): Promise<StopDecision | 'continue'> {
+  const { loop } = context;
+  const blocked = blockedTasks(parallelState(context));
+  for (const task of blocked) {
+    loop.emit({
+      type: 'task.abandoned',
+      task: task.spec.id,
+      reason: `it depends on ${task.spec.dependsOn.filter((id) => parallelState(context).tasks[id]?.status === 'abandoned').join(', ')}, which was abandoned`,
+    });
+  }
+  if (blocked.length > 0 || readyTasks(parallelState(context)).length > 0) return 'continue';
+  const { decision, verdict } = await judgeIntegration(context);
+  if (decision === 'done') return { reason: 'done', message: verdict.reason, exitCode: exitCodes.done };
+  // Nothing left to plan while every failing feature waits for a person's answer.
+  const parked = allFailingParked(loop.state, options.elapsedMs(loop.state));
+  if (parked !== undefined) return parked;
+  if (decision === 'stop') {
+    return {
+      reason: 'no-progress',
+      message: `${verdict.reason} No re-plans left (parallel.replans = ${loop.config.parallel.replans}).`,
+      exitCode: exitCodes.noProgress,
+    };
+  }
+  await planTasks(context);
+  return 'continue';
+}
+
+/**
+ * Apply what came back: a landed merge is recorded, anything that did not land returns its task (with
+ * its diagnostics, abandoned when out of attempts). A broken harness part is returned as the failure
+ * that ends the run once the others drain.
+ */
+async function applyFinished(
+  context: ParallelContext,
+  finished: Finished,
+  aborted: boolean,
+): Promise<Error | undefined> {
+  const { loop } = context;
+  const task = parallelState(context).tasks[finished.task];
+  if (task === undefined) return undefined;
+  if (finished.outcome instanceof Error) {
+    if (task.status === 'running' || task.status === 'awaiting-merge') {
+      await returnTask(context, task, 'interrupted', finished.outcome.message, null);
+    }
+    return finished.outcome;
+  }
+  const outcome = finished.outcome;
+  if (!outcome.landed) {
+    const reason: TaskReturnReason = aborted ? 'interrupted' : outcome.reason;
+    await returnTask(context, task, reason, outcome.diagnostics, task.workCommit, outcome.abandon);
+    return undefined;
+  }
+  if (finished.kind === 'merge' && 'checks' in outcome) {
+    await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
+    loop.emit({
+      type: 'task.merged',
+      task: task.spec.id,
+      attempt: task.attempts,
+      commit: outcome.commit,
+      checks: outcome.checks,
+      passingFeatures: outcome.passingFeatures,
+    });
+  }
+  return undefined;
+}
+
+/** Send a task back: its work kept under a ref, its branch deleted; abandoned when it may not go again. */
+async function returnTask(
+  context: ParallelContext,
+  task: TaskState,
+  reason: TaskReturnReason,
+  diagnostics: string,
+  commit: string | null,
+  abandon?: string,
+): Promise<void> {
+  const { loop } = context;
+  if (commit !== null) {
+    await updateRef(loop.workspace, returnedRef(loop.runId, task.spec.id, task.attempts), commit);
+  }
+  await context.repository.run(() => deleteBranch(loop.workspace, taskBranch(loop.runId, task.spec.id)));
+  loop.emit({ type: 'task.returned', task: task.spec.id, attempt: task.attempts, reason, diagnostics });
+  const after = parallelState(context).tasks[task.spec.id];
+  const why =
+    after === undefined || reason === 'interrupted' ? undefined : (abandon ?? exhausted(context, after));
+  if (why !== undefined) loop.emit({ type: 'task.abandoned', task: task.spec.id, reason: why });
 }
