@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, exitCodes } from '../errors.ts';
 import { configSchema } from './schema.ts';
-import { resolveConfig, type Config } from './resolve.ts';
+import type { Config } from './resolve.ts';
 import { configRules, type ConfigProblem } from './rules.ts';
 
 export const configFileName = 'baton.yaml';
@@ -199,7 +199,7 @@ export function parseConfigText(text: string): ConfigResult {
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.flatMap(issueToProblem) };
   const problems = configRules.flatMap((rule) => rule(parsed.data));
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: resolveConfig(parsed.data) };
+  return { ok: true, config: parsed.data };
 }
 
 export function formatConfigProblems(path: string, problems: readonly ConfigProblem[]): string {
