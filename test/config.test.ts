@@ -76,6 +76,22 @@ describe('baton.yaml', () => {
     });
   });
 
+  it('suggests the setting meant in every section, nested ones and each agent type included', () => {
+    const suggestion = (text: string) => problemsOf(text).map((problem) => [problem.field, problem.fix]);
+    expect(
+      suggestion(valid.replace('    command: npm test\n', '    command: npm test\n    timout: 1m\n')),
+    ).toEqual([['oracles.0.timout', 'did you mean "timeout"? Rename it or remove it']]);
+    expect(suggestion('version: 1\nagent:\n  type: codex\n  idleTimout: 1m\n')).toEqual([
+      ['agent.idleTimout', 'did you mean "idleTimeout"? Rename it or remove it'],
+    ]);
+    expect(suggestion('version: 1\nsandbox:\n  limits:\n    memry: 1GiB\n')).toEqual([
+      ['sandbox.limits.memry', 'did you mean "memory"? Rename it or remove it'],
+    ]);
+    expect(suggestion('version: 1\ndone:\n  zzzzzzzz: 1\n')).toEqual([
+      ['done.zzzzzzzz', 'remove it; known settings here: features, oracles, cleanTree, requireClaim'],
+    ]);
+  });
+
   it('resolves durations and sizes in the schema itself, its defaults written once', () => {
     const parsed = configSchema.parse({
       version: 1,
