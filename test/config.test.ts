@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfigText } from '../src/config/load.ts';
 import { configJsonSchemaText } from '../src/config/json-schema.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { defaultAgentTimeoutMs } from '../src/config/fragments/agent.ts';
+import { defaultLimits } from '../src/sandbox/policy.ts';
 import { BatonError } from '../src/errors.ts';
 import { tempDir } from './helpers.ts';
 
@@ -71,6 +74,47 @@ describe('baton.yaml', () => {
       message: 'is not a known setting',
       fix: 'did you mean "wallClock"? Rename it or remove it',
     });
+  });
+
+  it('suggests the setting meant in every section, nested ones and each agent type included', () => {
+    const suggestion = (text: string) => problemsOf(text).map((problem) => [problem.field, problem.fix]);
+    expect(
+      suggestion(valid.replace('    command: npm test\n', '    command: npm test\n    timout: 1m\n')),
+    ).toEqual([['oracles.0.timout', 'did you mean "timeout"? Rename it or remove it']]);
+    expect(suggestion('version: 1\nagent:\n  type: codex\n  idleTimout: 1m\n')).toEqual([
+      ['agent.idleTimout', 'did you mean "idleTimeout"? Rename it or remove it'],
+    ]);
+    expect(suggestion('version: 1\nsandbox:\n  limits:\n    memry: 1GiB\n')).toEqual([
+      ['sandbox.limits.memry', 'did you mean "memory"? Rename it or remove it'],
+    ]);
+    expect(suggestion('version: 1\ndone:\n  zzzzzzzz: 1\n')).toEqual([
+      ['done.zzzzzzzz', 'remove it; known settings here: features, oracles, cleanTree, requireClaim'],
+    ]);
+  });
+
+  it('resolves durations and sizes in the schema itself, its defaults written once', () => {
+    const parsed = configSchema.parse({
+      version: 1,
+      agent: { type: 'claude-code' },
+      sandbox: { limits: { fileSize: '10MiB', cpu: '90s' } },
+    });
+    expect(parsed.agent).toMatchObject({ timeoutMs: defaultAgentTimeoutMs, idleTimeoutMs: 600_000 });
+    expect(defaultAgentTimeoutMs).toBe(1_800_000);
+    expect(parsed.sandbox.limits).toEqual({
+      ...defaultLimits,
+      fileSizeBytes: 10 * 1024 ** 2,
+      cpuSeconds: 90,
+    });
+    expect(defaultLimits).toEqual({
+      processes: 512,
+      fileSizeBytes: 1024 ** 3,
+      cpuSeconds: 3_600,
+      memoryBytes: 4 * 1024 ** 3,
+      openFiles: 4_096,
+    });
+    expect(parsed.verifyTimeoutMs).toBe(600_000);
+    expect(parsed.rateLimits).toEqual({ retries: 8, initialBackoffMs: 30_000, maxBackoffMs: 900_000 });
+    expect(parsed.notify.timeoutMs).toBe(10_000);
   });
 
   it('names a field of the wrong type', () => {

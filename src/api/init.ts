@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Agent } from '../agents/agent.ts';
 import { createCommandAgent } from '../agents/command-agent.ts';
 import { loadConfig } from '../config/load.ts';
+import { defaultAgentTimeoutMs } from '../config/fragments/agent.ts';
 import { runAgentSession } from '../core/session.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
 import { readRegularFile } from '../util/safe-io.ts';
@@ -21,6 +22,8 @@ import { buildInitializerPrompt } from '../loop/initializer-prompt.ts';
 import { readFeatureList, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { harnessDir, harnessDirName, stateFiles } from '../workspace/paths.ts';
 import { renderTemplates, starterFeatures } from '../workspace/templates.ts';
+
+export { commandAgentYaml } from '../workspace/templates.ts';
 
 export interface InitOptions {
   readonly workspace: string;
@@ -77,7 +80,7 @@ async function runInitializer(
       identity: { runId: 'init', role: 'initializer', workspace, iteration: 0 },
       prompt,
       env: options.env ?? process.env,
-      timeoutMs: options.initializerTimeoutMs ?? 30 * 60_000,
+      timeoutMs: options.initializerTimeoutMs ?? defaultAgentTimeoutMs,
       signal: options.signal ?? new AbortController().signal,
       transcriptPath: join(evidence, 'transcript.log'),
     });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { BatonError, describeError, exitCodes } from '../errors.ts';
-import { runInit } from '../api/init.ts';
+import { commandAgentYaml, runInit } from '../api/init.ts';
 import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
 import { readRun, showIteration, status } from '../api/inspect.ts';
@@ -105,7 +105,7 @@ export function createProgram(
           ...(flags.agent === undefined
             ? {}
             : {
-                agentYaml: `agent:\n  type: command\n  command: ${JSON.stringify(flags.agent)}\n  prompt: stdin\n  timeout: 30m`,
+                agentYaml: commandAgentYaml(flags.agent),
                 ...(flags.initializer ? { initializerCommand: flags.agent } : {}),
               }),
           force: flags.force === true,

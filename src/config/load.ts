@@ -4,7 +4,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { BatonError, exitCodes } from '../errors.ts';
 import { configSchema } from './schema.ts';
-import { resolveConfig, type Config } from './resolve.ts';
+import type { Config } from './resolve.ts';
+import { knownKeysAt } from './known-keys.ts';
 import { configRules, type ConfigProblem } from './rules.ts';
 
 export const configFileName = 'baton.yaml';
@@ -12,82 +13,6 @@ export const configFileName = 'baton.yaml';
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
-
-/** Every setting any agent type has (the did-you-mean list for agent, planner and fallbackAgent). */
-const agentKeys = [
-  'type',
-  'command',
-  'prompt',
-  'timeout',
-  'env',
-  'script',
-  'binary',
-  'model',
-  'maxTurns',
-  'baseUrl',
-  'apiKeyEnv',
-  'allowedTools',
-  'extraArgs',
-  'idleTimeout',
-  'provider',
-];
-
-const knownKeys: Record<string, readonly string[]> = {
-  '': [
-    'version',
-    'goal',
-    'agent',
-    'smoke',
-    'oracles',
-    'verify',
-    'done',
-    'budgets',
-    'progress',
-    'planner',
-    'fallbackAgent',
-    'guards',
-    'sandbox',
-    'parallel',
-    'telemetry',
-    'notify',
-    'rateLimits',
-    'judge',
-  ],
-  judge: ['model', 'condition'],
-  'judge.model': ['provider', 'model', 'baseUrl', 'apiKeyEnv'],
-  rateLimits: ['retries', 'initialBackoff', 'maxBackoff'],
-  telemetry: ['otlpEndpoint', 'serviceName', 'headers'],
-  notify: ['on', 'command', 'webhook', 'timeout'],
-  parallel: ['workers', 'taskAttempts', 'replans', 'task', 'portBase', 'portsPerWorker', 'scopeInSandbox'],
-  'parallel.task': ['tokens', 'costUsd'],
-  sandbox: ['backend', 'network', 'allow', 'passEnv', 'readOnly', 'limits'],
-  'sandbox.limits': ['processes', 'fileSize', 'cpu', 'memory', 'openFiles'],
-  agent: agentKeys,
-  smoke: ['command', 'timeout'],
-  verify: ['timeout'],
-  done: ['features', 'oracles', 'cleanTree', 'requireClaim'],
-  budgets: ['iterations', 'wallClock', 'noProgressIterations', 'tokens', 'costUsd', 'perIteration'],
-  'budgets.perIteration': ['tokens', 'costUsd'],
-  planner: agentKeys,
-  fallbackAgent: agentKeys,
-  guards: [
-    'protectedPaths',
-    'testFiles',
-    'testGaming',
-    'ignoreDirectives',
-    'regression',
-    'pollution',
-    'planMaxBytes',
-    'replanEvery',
-    'replanOnMismatch',
-    'stall',
-    'questions',
-  ],
-  'guards.pollution': ['mode', 'patterns'],
-  'guards.stall': ['replanAfter', 'switchAgentAfter', 'parkAfter'],
-  progress: ['keepEntries'],
-  oracle: ['name', 'command', 'timeout'],
-};
 
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, index) => index);
@@ -124,8 +49,7 @@ function fieldName(path: readonly PropertyKey[]): string {
 function issueToProblem(issue: z.core.$ZodIssue): ConfigProblem[] {
   const field = fieldName(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const section = issue.path[0] === 'oracles' ? 'oracle' : issue.path.map(String).join('.');
-    const candidates = knownKeys[section] ?? [];
+    const candidates = knownKeysAt(configSchema, issue.path);
     return issue.keys.map((key) => {
       const suggestion = closest(key, candidates);
       return {
@@ -199,7 +123,7 @@ export function parseConfigText(text: string): ConfigResult {
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.flatMap(issueToProblem) };
   const problems = configRules.flatMap((rule) => rule(parsed.data));
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: resolveConfig(parsed.data) };
+  return { ok: true, config: parsed.data };
 }
 
 export function formatConfigProblems(path: string, problems: readonly ConfigProblem[]): string {

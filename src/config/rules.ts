@@ -1,4 +1,4 @@
-import type { ParsedConfig } from './schema.ts';
+import type { Config } from './resolve.ts';
 import { parseAllowList } from './allow-rules.ts';
 
 export interface ConfigProblem {
@@ -8,7 +8,7 @@ export interface ConfigProblem {
   readonly fix: string;
 }
 
-type Rule = (config: ParsedConfig) => ConfigProblem[];
+type Rule = (config: Config) => ConfigProblem[];
 
 const oracleNamesUnique: Rule = (config) => {
   const seen = new Set<string>();

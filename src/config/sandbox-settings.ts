@@ -1,22 +1,10 @@
-/** The resolved `sandbox:` section of baton.yaml: what the sandbox backends are given. */
-export interface SandboxLimits {
-  /** Processes (and threads) the worker may have at once; a fork bomb stops there. */
-  readonly processes: number;
-  /** The largest file the worker may write, in bytes. */
-  readonly fileSizeBytes: number;
-  /** CPU seconds the worker may use. */
-  readonly cpuSeconds: number;
-  /** Memory in bytes, where the memory cgroup can be used. */
-  readonly memoryBytes: number;
-  readonly openFiles: number;
-}
+import type { Config } from './resolve.ts';
 
-export interface SandboxSettings {
-  readonly backend: 'auto' | 'bwrap' | 'none';
-  /** none: no network at all; allowlist: only the hosts in `allow`, through the harness's proxy. */
-  readonly network: 'none' | 'allowlist';
-  readonly allow: readonly string[];
-  readonly passEnv: readonly string[];
-  readonly readOnly: readonly string[];
-  readonly limits: SandboxLimits;
-}
+/**
+ * The resolved `sandbox:` section of baton.yaml: what the sandbox backends are given. Its schema is
+ * fragments/sandbox.ts; sandbox/ imports these types from here, and config/ never imports sandbox/.
+ */
+export type SandboxSettings = Config['sandbox'];
+
+/** Processes, file size in bytes, CPU seconds, memory in bytes, open files. */
+export type SandboxLimits = SandboxSettings['limits'];

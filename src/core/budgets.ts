@@ -16,7 +16,7 @@ export interface BudgetView {
   readonly noProgressIterations: number;
   readonly tokens?: number | undefined;
   readonly costUsd?: number | undefined;
-  readonly perIteration?: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
+  readonly perIteration?: { readonly tokens?: number | undefined; readonly costUsd?: number | undefined };
 }
 
 /** A stop rule: a pure predicate over the run so far. Budgets compose as a list of them. */
@@ -193,7 +193,7 @@ export function parallelStopConditions(budgets: {
   readonly wallClockMs: number;
   readonly tokens?: number | undefined;
   readonly costUsd?: number | undefined;
-  readonly perIteration: { readonly tokens: number | undefined; readonly costUsd: number | undefined };
+  readonly perIteration: { readonly tokens?: number | undefined; readonly costUsd?: number | undefined };
 }): StopCondition[] {
   return [
     perSessionBudget(budgets.perIteration.tokens, budgets.perIteration.costUsd),

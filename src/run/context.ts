@@ -1,5 +1,6 @@
 import type { Agent } from '../agents/agent.ts';
 import type { Config } from '../config/resolve.ts';
+import { defaultAgentTimeoutMs } from '../config/fragments/agent.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { listTree } from '../git/git.ts';
 import { lockedPaths } from '../guards/diff-review.ts';
@@ -59,7 +60,7 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     sandbox,
     sandboxWarning: warning,
     locked,
-    agentTimeoutMs: config.agent?.timeoutMs ?? 30 * 60_000,
+    agentTimeoutMs: config.agent?.timeoutMs ?? defaultAgentTimeoutMs,
     env: input.env ?? process.env,
     signal: input.signal,
     log: input.log,

@@ -1,4 +1,5 @@
 import type { SandboxLimits } from '../config/sandbox-settings.ts';
+import { defaultSandboxLimits } from '../config/fragments/sandbox.ts';
 /**
  * What a sandboxed worker may touch. Everything not listed is read-only (the host filesystem) or
  * hidden (home, /tmp, /run and their sockets); the environment is built from scratch.
@@ -27,13 +28,8 @@ export interface SandboxPolicy {
   readonly limits: SandboxLimits;
 }
 
-export const defaultLimits: SandboxLimits = {
-  processes: 512,
-  fileSizeBytes: 1024 ** 3,
-  cpuSeconds: 3_600,
-  memoryBytes: 4 * 1024 ** 3,
-  openFiles: 4_096,
-};
+/** The limits baton.yaml's `sandbox.limits` defaults to (its fragment holds the numbers). */
+export const defaultLimits: SandboxLimits = defaultSandboxLimits;
 
 /** Variables a worker needs to function; everything else (secrets included) stays outside. */
 export const baseEnvAllowlist = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'NODE_USE_ENV_PROXY'];

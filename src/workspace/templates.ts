@@ -1,3 +1,6 @@
+import { defaultAgentTimeout } from '../config/fragments/agent.ts';
+import { defaultBudgets } from '../config/fragments/budgets.ts';
+import { defaultProgressEntries } from '../config/fragments/progress.ts';
 import { claimDoneMarker } from './claim.ts';
 import { serializeFeatureList, type FeatureList } from './features.ts';
 
@@ -90,6 +93,11 @@ esac
 `;
 }
 
+/** The agent section `baton init --agent "<command>"` writes: a command agent, its prompt on stdin. */
+export function commandAgentYaml(command: string): string {
+  return `agent:\n  type: command\n  command: ${JSON.stringify(command)}\n  prompt: stdin\n  timeout: ${defaultAgentTimeout}`;
+}
+
 export function configTemplate(input: TemplateInput): string {
   const goalLine = JSON.stringify(input.goal.trim().split('\n')[0] ?? '');
   return `# baton.yaml: the contract of this workspace. Schema: baton/schema/baton.schema.json
@@ -103,7 +111,7 @@ ${
 #   type: command
 #   command: my-agent --non-interactive
 #   prompt: stdin        # or: file (path in BATON_PROMPT_FILE), argument
-#   timeout: 30m`
+#   timeout: ${defaultAgentTimeout}`
 }
 
 # Commands the harness runs after every iteration, beside each feature's own verify command.
@@ -116,12 +124,12 @@ done:
   cleanTree: true        # verification leaves no uncommitted files behind
 
 budgets:
-  iterations: 50
-  wallClock: 8h
-  noProgressIterations: 5   # stop after this many iterations in a row with nothing newly passing
+  iterations: ${defaultBudgets.iterations}
+  wallClock: ${defaultBudgets.wallClock}
+  noProgressIterations: ${defaultBudgets.noProgressIterations}   # stop after this many iterations in a row with nothing newly passing
 
 progress:
-  keepEntries: 20           # PROGRESS.md keeps the newest entries; older ones are folded away
+  keepEntries: ${defaultProgressEntries}           # PROGRESS.md keeps the newest entries; older ones are folded away
 `;
 }
 
