@@ -1,3 +1,10 @@
+/**
+ * The sandbox backends baton has, named once: baton.yaml's `sandbox.backend`, the `sandbox.chosen` event,
+ * the run state and the backend registry (sandbox/backends.ts) all take their names from this list.
+ */
+export const sandboxBackendNames = ['bwrap', 'none'] as const;
+export type SandboxBackendName = (typeof sandboxBackendNames)[number];
+
 /** The resolved `sandbox:` section of baton.yaml: what the sandbox backends are given. */
 export interface SandboxLimits {
   /** Processes (and threads) the worker may have at once; a fork bomb stops there. */
@@ -12,7 +19,7 @@ export interface SandboxLimits {
 }
 
 export interface SandboxSettings {
-  readonly backend: 'auto' | 'bwrap' | 'none';
+  readonly backend: 'auto' | SandboxBackendName;
   /** none: no network at all; allowlist: only the hosts in `allow`, through the harness's proxy. */
   readonly network: 'none' | 'allowlist';
   readonly allow: readonly string[];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
 import { parseBytes } from '../util/bytes.ts';
+import { sandboxBackendNames } from './sandbox-settings.ts';
 
 /**
  * baton.yaml as a person writes it. Strict: an unknown key is an error (a typo must not silently
@@ -186,7 +187,7 @@ export const configSchema = z.strictObject({
   sandbox: z
     .strictObject({
       backend: z
-        .enum(['auto', 'bwrap', 'none'])
+        .enum(['auto', ...sandboxBackendNames])
         .default('auto')
         .describe(
           'auto: bwrap where it works (else none, with a warning); bwrap: required; none: no isolation.',
