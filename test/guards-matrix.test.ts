@@ -319,24 +319,22 @@ describe('failure-mode guards, against adversarial workers', () => {
     expect(runaway.state.iterationsCompleted).toBe(1);
   });
 
+  const tamperer: Rule = {
+    name: 'tamper',
+    when: { passingExactly: 1, promptExcludes: 'edited baton.yaml' },
+    do: [
+      { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
+      {
+        run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
+      },
+    ],
+    say: 'Adjusted the budget.',
+  };
+
   it('tamperer: edits to baton.yaml and to the event log are undone and reported', async () => {
-    const run = await runTextkit(
-      [
-        {
-          name: 'tamper',
-          when: { passingExactly: 1, promptExcludes: 'edited baton.yaml' },
-          do: [
-            { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
-            {
-              run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
-            },
-          ],
-          say: 'Adjusted the budget.',
-        },
-        ...honest,
-      ],
-      quick,
-    );
+    // Unsandboxed by name: the worker must reach the log for the harness's own guard to be tested (in
+    // bwrap .baton is read-only and the forged line never lands; the next test shows that).
+    const run = await runTextkit([tamperer, ...honest], `${quick}sandbox:\n  backend: none\n`);
     const fired = guardEvents(run, 'tampering');
     expect(fired.map((event) => event.action)).toEqual(['restored', 'restored']);
     expect(readFileSync(join(run.workspace, 'baton.yaml'), 'utf8')).toContain('iterations: 12');
@@ -344,6 +342,17 @@ describe('failure-mode guards, against adversarial workers', () => {
       false,
     );
     expect(run.events.map((event) => event.seq)).toEqual(run.events.map((_event, index) => index + 1));
+    expectCompleted(run);
+  });
+
+  it('tamperer in the sandbox a run is given: the log cannot be written at all, baton.yaml is undone', async () => {
+    const run = await runTextkit([tamperer, ...honest], quick);
+    expect(run.events.find((event) => event.type === 'sandbox.chosen')).toMatchObject({ backend: 'bwrap' });
+    expect(guardEvents(run, 'tampering').map((event) => event.action)).toEqual(['restored']);
+    expect(readFileSync(join(run.workspace, 'baton.yaml'), 'utf8')).toContain('iterations: 12');
+    expect(run.events.some((event) => event.type === 'run.stopped' && event.message === 'forged')).toBe(
+      false,
+    );
     expectCompleted(run);
   });
 
