@@ -19,7 +19,7 @@ import { describePaths } from '../guards/pollution.ts';
 import { readFeatureList, type FeatureList } from '../workspace/features.ts';
 import { iterationDir } from '../workspace/paths.ts';
 import { firstLine, head } from '../util/text.ts';
-import { runCheck } from '../checks/command-check.ts';
+import { runCheck } from '../checks/registry.ts';
 import type { LoopContext } from './context.ts';
 import { escalateAndReplan } from './escalate.ts';
 import { guardWorkerChanges } from './post-work-guards.ts';
