@@ -115,7 +115,7 @@ describe('every worker and check process runs in the sandbox it is handed', () =
     expect(backends).toEqual(['bwrap']);
   });
 
-  it('no module outside sandbox/ and testing/ names noSandbox: none is chosen by baton.yaml, never in code', () => {
+  it('no module outside sandbox/ and testing/ (and the public index) names noSandbox: none is chosen by baton.yaml, never in code', () => {
     const src = fileURLToPath(new URL('../src/', import.meta.url));
     const offenders: string[] = [];
     const walk = (folder: string): void => {
@@ -128,7 +128,8 @@ describe('every worker and check process runs in the sandbox it is handed', () =
       }
     };
     walk(src);
-    expect(offenders.filter((path) => !/^(sandbox|testing)\//.test(path))).toEqual([]);
+    // index.ts re-exports it for callers who choose it by name.
+    expect(offenders.filter((path) => !/^(sandbox|testing)\//.test(path) && path !== 'index.ts')).toEqual([]);
   });
 });
 

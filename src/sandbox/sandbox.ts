@@ -29,7 +29,7 @@ export interface WrapRequest {
 export interface WrappedCommand {
   readonly command: readonly string[];
   readonly env: NodeJS.ProcessEnv;
-  /** Release what the wrap created (cgroups); call once the process has ended. */
+  /** Release what the wrap created (cgroups, ending what is left in them); call once the process has ended. */
   readonly release: () => void;
 }
 
