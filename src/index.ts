@@ -42,6 +42,15 @@ export {
   claimsDone,
 } from './agents/agent.ts';
 export { createCommandAgent, type CommandAgentOptions } from './agents/command-agent.ts';
+export { createAgentFromConfig } from './agents/registry.ts';
+export {
+  noSandbox,
+  prepareSandbox,
+  type Sandbox,
+  type SandboxSettings,
+  type WrapRequest,
+  type WrappedCommand,
+} from './sandbox/sandbox.ts';
 export { EventLog, readEventLog, parseLogText } from './log/event-log.ts';
 export type { RunEvent, CheckResult, Verdict, StopReason, Usage } from './log/events.ts';
 export {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentSessionResult } from '../src/agents/agent.ts';
 import { createCliAgent } from '../src/agents/cli-agents.ts';
 import type { CliAgentConfig } from '../src/config/resolve.ts';
+import { noSandbox } from '../src/sandbox/sandbox.ts';
 import { tempDir } from './helpers.ts';
 
 /**
@@ -45,6 +46,8 @@ async function run(agentConfig: CliAgentConfig): Promise<AgentSessionResult> {
     signal: new AbortController().signal,
     transcriptPath: join(dir, 'transcript.log'),
     sessionDir,
+    // The adapter's parsing is under test, not the sandbox: run unconfined, by name.
+    sandbox: noSandbox,
   });
 }
 

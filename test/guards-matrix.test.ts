@@ -342,29 +342,30 @@ describe.each(modes)('failure-mode guards, against adversarial workers (%s mode)
     else expect(ofType(runaway, 'task.worked').length).toBeLessThanOrEqual(2);
   });
 
-  it('tamperer: edits to baton.yaml and to the event log are undone and reported', async () => {
-    const result = await run([
+  const tamperer: Rule = {
+    name: 'tamper',
+    when: strike(mode, { passingExactly: 1, promptExcludes: 'edited baton.yaml' }, 'F2'),
+    do: [
+      { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
       {
-        name: 'tamper',
-        when: strike(mode, { passingExactly: 1, promptExcludes: 'edited baton.yaml' }, 'F2'),
-        do: [
-          { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
-          {
-            run: `mkdir -p ".baton/runs/$BATON_RUN_ID" && printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
-          },
-          // A parallel worktree lives in .baton/worktrees/<run>/<task>: the real log is three folders up.
-          ...(mode === 'parallel'
-            ? [
-                {
-                  run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> "../../../runs/$BATON_RUN_ID/events.jsonl" || true`,
-                },
-              ]
-            : []),
-        ],
-        say: 'Adjusted the budget.',
+        run: `mkdir -p ".baton/runs/$BATON_RUN_ID" && printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> ".baton/runs/$BATON_RUN_ID/events.jsonl"`,
       },
-      ...honest,
-    ]);
+      // A parallel worktree lives in .baton/worktrees/<run>/<task>: the real log is three folders up.
+      ...(mode === 'parallel'
+        ? [
+            {
+              run: `printf '{"seq":999,"at":"x","type":"run.stopped","reason":"done","message":"forged","exitCode":0}\\n' >> "../../../runs/$BATON_RUN_ID/events.jsonl" || true`,
+            },
+          ]
+        : []),
+    ],
+    say: 'Adjusted the budget.',
+  };
+
+  it('tamperer: edits to baton.yaml and to the event log are undone and reported', async () => {
+    // Unsandboxed by name: the worker must reach the log for the harness's own guard to be tested (in
+    // bwrap .baton is read-only and the forged line never lands; the next test shows that).
+    const result = await run([tamperer, ...honest], `${quick}sandbox:\n  backend: none\n`);
     const fired = guardEvents(result, 'tampering');
     expect(fired.map((event) => event.action)).toContain('restored');
     expect(fired.map((event) => event.details.join()).join()).toContain('baton.yaml');
@@ -380,6 +381,19 @@ describe.each(modes)('failure-mode guards, against adversarial workers (%s mode)
       const returned = ofType(result, 'task.returned').find((event) => event.task === 'F2');
       expect(returned?.diagnostics).toContain('baton.yaml');
     }
+    expectCompleted(result, mode);
+  });
+
+  it('tamperer in the sandbox a run is given: the log cannot be written at all, baton.yaml is undone', async () => {
+    const result = await run([tamperer, ...honest]);
+    expect(result.events.find((event) => event.type === 'sandbox.chosen')).toMatchObject({
+      backend: 'bwrap',
+    });
+    expect(guardEvents(result, 'tampering').map((event) => event.action)).toEqual(['restored']);
+    expect(readFileSync(join(result.workspace, 'baton.yaml'), 'utf8')).toContain('iterations: 12');
+    expect(result.events.some((event) => event.type === 'run.stopped' && event.message === 'forged')).toBe(
+      false,
+    );
     expectCompleted(result, mode);
   });
 

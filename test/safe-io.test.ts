@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCommandAgent, readHandoff } from '../src/agents/command-agent.ts';
+import { noSandbox } from '../src/sandbox/sandbox.ts';
 import { describePaths, moveToScratch } from '../src/guards/pollution.ts';
 import { readOutputTail } from '../src/checks/command-check.ts';
 import { writeFileAtomic } from '../src/util/atomic-write.ts';
@@ -435,6 +436,8 @@ describe('size limits', () => {
       signal: new AbortController().signal,
       transcriptPath,
       sessionDir,
+      // The cap and the handoff are under test, not the sandbox: run unconfined, by name.
+      sandbox: noSandbox,
     });
     expect(result.status).toBe('completed');
     const size = statSync(transcriptPath).size;
@@ -501,6 +504,8 @@ describe('worker text in commits and prompts', () => {
       signal: new AbortController().signal,
       transcriptPath: join(workspace, '.baton', 'transcript.log'),
       sessionDir,
+      // The cap and the handoff are under test, not the sandbox: run unconfined, by name.
+      sandbox: noSandbox,
     });
     expect(readFileSync(join(sessionDir, 'handoff.md'), 'utf8')).toContain('\0');
     expect(result.finalMessage).toBe('done[31m red\nCLAIM: DONE');

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../src/sandbox/policy.ts';
 import { detectBwrap } from '../src/sandbox/bwrap.ts';
+import { cgroupsUsable } from '../src/sandbox/cgroup.ts';
 import { createSandbox, prepareSandbox, type Sandbox, type SandboxSettings } from '../src/sandbox/sandbox.ts';
 import { findRunProcesses } from '../src/run/orphans.ts';
 import { runProcess, type ProcessResult } from '../src/util/run-process.ts';
@@ -343,6 +344,44 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     expect(size).toBeLessThanOrEqual(settings.limits.fileSizeBytes);
     expect(attempt(size > settings.limits.fileSizeBytes || result.output.includes('exit 0'))).toBe(false);
   });
+
+  // Killed in its first milliseconds, bwrap may not yet have tied its sandbox's init to its own life;
+  // releasing the wrap ends whatever is left in its cgroup. Without cgroups (v2-only hosts, no root)
+  // that window stays open: docs/sandbox.md says so.
+  it.runIf(cgroupsUsable())(
+    'leaves nothing running when an abort lands while bwrap is still starting',
+    async () => {
+      // Aborts spread over the window.
+      const runId = `abort-while-starting-${process.pid}`;
+      const sandbox = createSandbox(workspace, settings).sandbox;
+      for (let round = 0; round < 30; round += 1) {
+        const wrapped = sandbox.wrap({
+          command: 'sleep 30',
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_RUN_ID: runId },
+        });
+        const abort = new AbortController();
+        setTimeout(
+          () => {
+            abort.abort();
+          },
+          4 + (round % 12),
+        );
+        await runProcess({
+          command: wrapped.command,
+          cwd: workspace,
+          env: wrapped.env,
+          timeoutMs: 30_000,
+          signal: abort.signal,
+        });
+        wrapped.release();
+      }
+      const deadline = Date.now() + 2_000;
+      while (findRunProcesses(runId).length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(findRunProcesses(runId)).toEqual([]);
+    },
+  );
 
   it('cannot outlive the harness', async () => {
     // A harness of its own, started as a separate process, runs a sandboxed sleeper and is then killed.

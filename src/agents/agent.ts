@@ -1,4 +1,5 @@
 import type { Usage } from '../log/events.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 
 /**
  * The contract every agent adapter implements (version 1). One call starts one fresh session: the agent
@@ -16,6 +17,13 @@ export interface AgentSessionOptions {
   readonly transcriptPath: string;
   /** A scratch folder outside the workspace the session may use (prompt file, handoff note). */
   readonly sessionDir: string;
+  /**
+   * Where every process of the session runs: the harness chooses it per session (baton.yaml's backend,
+   * a task's worktree) and an adapter wraps each command it starts with it. Required, so a forgotten
+   * sandbox is a compile error, never an unsandboxed worker. An in-process agent may ignore it only if it
+   * starts no process.
+   */
+  readonly sandbox: Sandbox;
   /** Called once the agent process exists, with its pid (recorded so a crashed harness can reap it). */
   readonly onStart?: (pid: number) => void;
   /**

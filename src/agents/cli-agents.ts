@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliAgentConfig } from '../config/resolve.ts';
-import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { Agent, AgentSessionOptions } from './agent.ts';
+import { defineAgent } from './define-agent.ts';
 import { createClaudeParser } from './parsers/claude.ts';
 import { createCodexParser } from './parsers/codex.ts';
 import { createGeminiParser } from './parsers/gemini.ts';
@@ -170,7 +170,7 @@ function opencode(config: CliAgentConfig, binary: string, session: AgentSessionO
 }
 
 /** One of the agent CLIs, as baton.yaml names it. */
-export function createCliAgent(config: CliAgentConfig, sandbox?: Sandbox): Agent {
+export function createCliAgent(config: CliAgentConfig): Agent {
   const binary = resolveBinary(config.binary ?? binaries[config.type]);
   const prepare = { 'claude-code': claude, codex, gemini, opencode }[config.type];
   const model = config.model ?? '';
@@ -188,6 +188,11 @@ export function createCliAgent(config: CliAgentConfig, sandbox?: Sandbox): Agent
             : createOpencodeParser(),
     idleTimeoutMs: config.idleTimeoutMs,
     graceAfterFinalMs: 10_000,
-    ...(sandbox === undefined ? {} : { sandbox }),
   });
 }
+
+/** `type: claude-code`, `codex`, `gemini`, `opencode`: one definition each, one adapter for all. */
+export const claudeCodeAgent = defineAgent({ type: 'claude-code', create: createCliAgent });
+export const codexAgent = defineAgent({ type: 'codex', create: createCliAgent });
+export const geminiAgent = defineAgent({ type: 'gemini', create: createCliAgent });
+export const opencodeAgent = defineAgent({ type: 'opencode', create: createCliAgent });

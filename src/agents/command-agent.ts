@@ -9,15 +9,13 @@ import { describeUnsafeReason, readRegularFile, UnsafeFileError, writeNewFile } 
 import { sanitizeText, tail } from '../util/text.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
 import type { CommandLine } from '../config/resolve.ts';
-import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
+import { defineAgent } from './define-agent.ts';
 
 export interface CommandAgentOptions {
   readonly command: CommandLine;
   readonly prompt: 'stdin' | 'file' | 'argument';
   readonly env?: Readonly<Record<string, string>>;
   readonly id?: string;
-  /** Where the agent runs; without one it runs unsandboxed. */
-  readonly sandbox?: Sandbox;
   /** Paths outside the workspace the agent must read (its script, its binary). */
   readonly readOnly?: readonly string[];
 }
@@ -105,8 +103,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
       const promptFile = join(session.sessionDir, 'prompt.md');
       const handoffFile = join(session.sessionDir, 'handoff.md');
       writeNewFile(promptFile, session.prompt);
-      const sandbox = options.sandbox ?? noSandbox;
-      const wrapped = sandbox.wrap({
+      const wrapped = session.sandbox.wrap({
         command: withPromptFile(options.command, promptFile, options.prompt, session.prompt),
         env: {
           ...session.env,
@@ -174,3 +171,9 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
     },
   };
 }
+
+/** `type: command`: any program, as baton.yaml names it. */
+export const commandAgent = defineAgent({
+  type: 'command',
+  create: (config) => createCommandAgent({ command: config.command, prompt: config.prompt, env: config.env }),
+});

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatonError } from '../errors.ts';
-import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import { runProcess } from '../util/run-process.ts';
 import { ioLimits } from '../util/limits.ts';
 import { sanitizeText, tail } from '../util/text.ts';
@@ -27,7 +26,6 @@ export interface StreamAgentSpec {
   readonly idleTimeoutMs: number;
   /** How long an agent may linger after its final event before its process group is ended. */
   readonly graceAfterFinalMs: number;
-  readonly sandbox?: Sandbox;
 }
 
 /** Where a CLI is: an absolute path as given, else on PATH, else in the baton package's node_modules/.bin. */
@@ -60,7 +58,7 @@ export function createStreamAgent(spec: StreamAgentSpec): Agent {
     async startSession(session: AgentSessionOptions): Promise<AgentSessionResult> {
       const prepared = spec.prepare(session);
       const parser = spec.parser();
-      const wrapped = (spec.sandbox ?? noSandbox).wrap({
+      const wrapped = session.sandbox.wrap({
         command: prepared.command,
         env: { ...session.env, ...prepared.env },
         writable: [session.sessionDir],

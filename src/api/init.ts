@@ -5,7 +5,7 @@ import { createCommandAgent } from '../agents/command-agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultAgentTimeoutMs } from '../config/fragments/agent.ts';
 import { runAgentSession } from '../core/session.ts';
-import { prepareSandbox } from '../sandbox/sandbox.ts';
+import { prepareSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import { readRegularFile } from '../util/safe-io.ts';
 import { tail } from '../util/text.ts';
 import { BatonError, exitCodes } from '../errors.ts';
@@ -28,7 +28,10 @@ export { commandAgentYaml } from '../workspace/templates.ts';
 export interface InitOptions {
   readonly workspace: string;
   readonly goal: string;
-  /** Runs an initializer session that writes SPEC.md, FEATURES.json and the plan. */
+  /**
+   * Runs an initializer session that writes SPEC.md, FEATURES.json and the plan, in the sandbox
+   * baton.yaml describes (like every session the harness starts).
+   */
   readonly agent?: Agent;
   /**
    * Or: the command of a `command` agent for the initializer session (`baton init --agent "<command>"`),
@@ -67,6 +70,7 @@ async function runInitializer(
   options: InitOptions,
   agent: Agent,
   workspace: string,
+  sandbox: Sandbox,
 ): Promise<InitResult['initializer']> {
   const maxAttempts = options.maxInitializerAttempts ?? 3;
   const rejected: string[][] = [];
@@ -77,6 +81,7 @@ async function runInitializer(
     writeFileSync(join(evidence, 'prompt.md'), prompt);
     const session = await runAgentSession({
       agent,
+      sandbox,
       identity: { runId: 'init', role: 'initializer', workspace, iteration: 0 },
       prompt,
       env: options.env ?? process.env,
@@ -129,19 +134,15 @@ function readTranscriptEnd(path: string): string {
   return readRegularFile(path, { maxBytes: 2_000, fromEnd: true })?.text.trim() ?? '';
 }
 
-/** The initializer as a command agent, in the sandbox the workspace's baton.yaml describes. */
+/** The initializer's sessions, in the sandbox the workspace's baton.yaml (just written) describes. */
 async function runSandboxedInitializer(
   options: InitOptions,
-  command: string,
+  agent: Agent,
   workspace: string,
 ): Promise<InitResult['initializer']> {
   const { sandbox } = await prepareSandbox(workspace, loadConfig(workspace).sandbox);
   try {
-    return await runInitializer(
-      options,
-      createCommandAgent({ command, prompt: 'stdin', sandbox }),
-      workspace,
-    );
+    return await runInitializer(options, agent, workspace, sandbox);
   } finally {
     await sandbox.close();
   }
@@ -200,9 +201,13 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     options.features !== undefined
       ? null
       : options.agent !== undefined
-        ? await runInitializer(options, options.agent, workspace)
+        ? await runSandboxedInitializer(options, options.agent, workspace)
         : options.initializerCommand !== undefined
-          ? await runSandboxedInitializer(options, options.initializerCommand, workspace)
+          ? await runSandboxedInitializer(
+              options,
+              createCommandAgent({ command: options.initializerCommand, prompt: 'stdin' }),
+              workspace,
+            )
           : null;
   const list = readFeatureList(workspace);
   const commit =

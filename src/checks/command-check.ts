@@ -1,29 +1,17 @@
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { CommandLine } from '../config/resolve.ts';
-import { noSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import type { CheckResult } from '../log/events.ts';
 import { ioLimits } from '../util/limits.ts';
 import { describeProcessEnd, processSucceeded, runProcess } from '../util/run-process.ts';
 import { describeUnsafeReason, readInside, readRegularFile, UnsafeFileError } from '../util/safe-io.ts';
 import { sanitizeText } from '../util/text.ts';
 
-export interface CheckSpec {
-  readonly name: string;
-  readonly kind: CheckResult['kind'];
-  readonly command: CommandLine;
-  readonly timeoutMs: number;
-}
+import { defineCheck, type CheckContext, type CheckSpecBase } from './define-check.ts';
 
-export interface CheckContext {
-  /** The main workspace: output paths are recorded relative to it. */
-  readonly workspace: string;
-  /** Where the check runs, when not the workspace itself (a merge candidate's worktree). */
-  readonly cwd?: string;
-  readonly outputDir: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly signal: AbortSignal;
-  /** Checks run the worker's code: they run in the worker's sandbox too. */
-  readonly sandbox?: Sandbox;
+/** A command whose exit status is the verdict: a feature's verify, an oracle, the smoke test. */
+export interface CommandCheckSpec extends CheckSpecBase {
+  readonly type: 'command';
+  readonly command: CommandLine;
 }
 
 export function displayCommand(command: CommandLine): string {
@@ -34,11 +22,11 @@ function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-/** Run one check (smoke, feature verify or oracle) in the workspace; its output is saved as evidence. */
-export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<CheckResult> {
+/** Run one command check in the workspace, in the context's sandbox; its output is saved as evidence. */
+async function runCommandCheck(spec: CommandCheckSpec, context: CheckContext): Promise<CheckResult> {
   const outputFile = join(context.outputDir, `${spec.kind}-${safeFileName(spec.name)}.log`);
   const cwd = context.cwd ?? context.workspace;
-  const wrapped = (context.sandbox ?? noSandbox).wrap({
+  const wrapped = context.sandbox.wrap({
     command: spec.command,
     env: context.env,
     workspace: cwd,
@@ -65,6 +53,8 @@ export async function runCheck(spec: CheckSpec, context: CheckContext): Promise<
     outputPath: relative(context.workspace, outputFile),
   };
 }
+
+export const commandCheck = defineCheck<CommandCheckSpec>({ type: 'command', run: runCommandCheck });
 
 /**
  * The last `maxBytes` of a saved output, read without loading the whole file, without following a link

@@ -8,3 +8,5 @@ export type SandboxSettings = Config['sandbox'];
 
 /** Processes, file size in bytes, CPU seconds, memory in bytes, open files. */
 export type SandboxLimits = SandboxSettings['limits'];
+
+export { sandboxBackendNames, type SandboxBackendName } from './fragments/sandbox.ts';

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/resolve.ts';
 import type { CheckResult } from '../log/events.ts';
-import type { CheckContext, CheckSpec } from '../checks/command-check.ts';
-import { runCheck } from '../checks/command-check.ts';
+import { runCheck, type CheckContext, type CheckSpec } from '../checks/registry.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 
@@ -12,11 +11,23 @@ import { stateFiles } from '../workspace/paths.ts';
  * integration judge, Claude Stop hook): a feature's verify command, an oracle, the smoke test.
  */
 export function featureCheck(feature: Feature, config: Pick<Config, 'verifyTimeoutMs'>): CheckSpec {
-  return { name: feature.id, kind: 'feature', command: feature.verify, timeoutMs: config.verifyTimeoutMs };
+  return {
+    type: 'command',
+    name: feature.id,
+    kind: 'feature',
+    command: feature.verify,
+    timeoutMs: config.verifyTimeoutMs,
+  };
 }
 
 export function oracleCheck(oracle: Config['oracles'][number]): CheckSpec {
-  return { name: oracle.name, kind: 'oracle', command: oracle.command, timeoutMs: oracle.timeoutMs };
+  return {
+    type: 'command',
+    name: oracle.name,
+    kind: 'oracle',
+    command: oracle.command,
+    timeoutMs: oracle.timeoutMs,
+  };
 }
 
 /** Every feature's verify command, then every oracle. */
@@ -34,7 +45,7 @@ export function smokeCheck(workspace: string, config: Pick<Config, 'smoke'>): Ch
     (existsSync(join(workspace, stateFiles.init)) ? `./${stateFiles.init} smoke` : undefined);
   return command === undefined
     ? undefined
-    : { name: 'smoke', kind: 'smoke', command, timeoutMs: config.smoke.timeoutMs };
+    : { type: 'command', name: 'smoke', kind: 'smoke', command, timeoutMs: config.smoke.timeoutMs };
 }
 
 /** Run checks one after another, in the order given; each is sandboxed and saves its output. */

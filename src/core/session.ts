@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
 import type { Config } from '../config/resolve.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { sleep } from '../util/sleep.ts';
 import { sanitizeText } from '../util/text.ts';
 
@@ -52,6 +53,8 @@ export function sessionEnvironment(
 
 export interface SessionRequest {
   readonly agent: Agent;
+  /** Where the session's processes run; the agent is handed it for this session only. */
+  readonly sandbox: Sandbox;
   readonly identity: SessionIdentity;
   readonly prompt: string;
   readonly env: NodeJS.ProcessEnv;
@@ -80,6 +83,7 @@ export async function runAgentSession(request: SessionRequest): Promise<AgentSes
       signal: request.signal,
       transcriptPath: request.transcriptPath,
       sessionDir,
+      sandbox: request.sandbox,
       ...(request.writableInside === undefined ? {} : { writableInside: request.writableInside }),
       ...(request.onStart === undefined ? {} : { onStart: request.onStart }),
     });

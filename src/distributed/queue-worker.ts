@@ -6,7 +6,7 @@ import { Worker, type Job } from 'bullmq';
 import { loadConfig } from '../config/load.ts';
 import { BatonError } from '../errors.ts';
 import { runGit } from '../git/git.ts';
-import { createAgentFromConfig } from '../loop/create-agent.ts';
+import { createAgentFromConfig } from '../agents/registry.ts';
 import { executeAttempt } from '../parallel/task-worker.ts';
 import { RepositoryLock } from '../parallel/worktrees.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
@@ -104,7 +104,8 @@ export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorke
         const result = await executeAttempt({
           plan,
           worktree,
-          agent: createAgentFromConfig(config.agent, worktree, sandbox),
+          agent: createAgentFromConfig(config.agent, worktree),
+          sandbox,
           env: options.env ?? process.env,
           slot,
           signal: abort.signal,

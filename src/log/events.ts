@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sandboxBackendNames } from '../config/sandbox-settings.ts';
 
 /**
  * The closed set of events a run records, defined once as zod schemas: the TypeScript types, the list of
@@ -243,7 +244,7 @@ export const runEventSchemas = {
   }),
   'run.paused': event('run.paused', { by: z.string() }),
   'sandbox.chosen': event('sandbox.chosen', {
-    backend: z.enum(['bwrap', 'none']),
+    backend: z.enum(sandboxBackendNames),
     warning: z.string().nullable(),
   }),
   'run.unpaused': event('run.unpaused', { by: z.string() }),

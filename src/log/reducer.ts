@@ -1,3 +1,4 @@
+import type { SandboxBackendName } from '../config/sandbox-settings.ts';
 import type { CheckResult, GuardName, RunEvent, StopReason, Usage, Verdict } from './events.ts';
 import { addUsage, emptyUsage } from './usage.ts';
 import { initialParallelState, reduceParallelState, type ParallelState } from './task-state.ts';
@@ -110,7 +111,7 @@ export interface RunState {
   /** The highest iteration number used so far (interrupted ones included). */
   readonly lastIteration: number;
   /** Where workers run: bwrap, or none (with the warning that was given). */
-  readonly sandbox: { readonly backend: 'bwrap' | 'none'; readonly warning: string | null } | null;
+  readonly sandbox: { readonly backend: SandboxBackendName; readonly warning: string | null } | null;
   /** Planner, workers and merge queue (null: the serial loop). */
   readonly parallel: ParallelState | null;
   /** Sessions that ended on a rate limit and were retried (not failed iterations). */

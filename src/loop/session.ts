@@ -22,6 +22,7 @@ export function startSession(
 ): Promise<AgentSessionResult> {
   return runAgentSession({
     agent,
+    sandbox: context.sandbox,
     identity: {
       runId: context.runId,
       role: request.role,

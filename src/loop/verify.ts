@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { FeatureList } from '../workspace/features.ts';
-import { readOutputTail, type CheckContext, type CheckSpec } from '../checks/command-check.ts';
+import { readOutputTail } from '../checks/command-check.ts';
+import type { CheckContext, CheckSpec } from '../checks/registry.ts';
 import type { LoopContext } from './context.ts';
 import type { FailingExcerpt } from './prompt.ts';
 

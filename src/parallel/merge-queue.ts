@@ -4,7 +4,8 @@ import { headCommit, runGit } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
-import { readOutputTail, runCheck, type CheckContext, type CheckSpec } from '../checks/command-check.ts';
+import { readOutputTail } from '../checks/command-check.ts';
+import { runCheck, type CheckContext, type CheckSpec } from '../checks/registry.ts';
 import { firstLine, plural } from '../util/text.ts';
 import { attemptDir, type ParallelContext } from './context.ts';
 import { passingBefore, passingIds, regressions } from '../core/evidence.ts';
@@ -36,6 +37,7 @@ function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
   return [
     ...task.spec.verify.map((command, index) => ({
       name: `${task.spec.id}-${index + 1}`,
+      type: 'command' as const,
       kind: 'task' as const,
       command,
       timeoutMs: config.verifyTimeoutMs,

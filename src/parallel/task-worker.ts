@@ -3,6 +3,7 @@ import { ioLimits } from '../util/limits.ts';
 import { openDirectoryInside, readRegularFile } from '../util/safe-io.ts';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { runAgentSession, withRateLimitRetries } from '../core/session.ts';
 import { commitWork } from '../core/set-aside.ts';
 import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
@@ -182,6 +183,8 @@ export interface ExecuteInput {
   /** A fresh checkout of `plan.base`, on the task's branch. */
   readonly worktree: string;
   readonly agent: Agent;
+  /** Where the attempt's session runs (the run's sandbox, or the one a queue worker prepared). */
+  readonly sandbox: Sandbox;
   readonly env: NodeJS.ProcessEnv;
   /** The worker slot on this machine (1..): its port range. */
   readonly slot: number;
@@ -214,6 +217,7 @@ export async function executeAttempt(input: ExecuteInput): Promise<AttemptResult
       }
       return runAgentSession({
         agent: input.agent,
+        sandbox: input.sandbox,
         identity: {
           runId: plan.runId,
           role: 'worker',
@@ -398,6 +402,7 @@ export async function runTaskAttempt(
       plan,
       worktree,
       agent: loop.agent,
+      sandbox: loop.sandbox,
       env: loop.env,
       slot: worker,
       signal: loop.signal,

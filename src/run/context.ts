@@ -8,7 +8,7 @@ import type { EventLog } from '../log/event-log.ts';
 import type { CheckResult, NewRunEvent, RunEvent } from '../log/events.ts';
 import { reduceRunState, rollbackPoint, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
-import { createAgentFromConfig } from '../loop/create-agent.ts';
+import { createAgentFromConfig } from '../agents/registry.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
 
 export interface ContextInput {
@@ -31,8 +31,7 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
   const { config, workspace } = input;
   const { sandbox, warning } = await prepareSandbox(workspace, config.sandbox);
   const agent =
-    input.agent ??
-    (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace, sandbox));
+    input.agent ?? (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace));
   if (agent === undefined) {
     throw new BatonError('baton.yaml names no agent', {
       code: 'NO_AGENT',
@@ -51,12 +50,10 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     config,
     agent,
     fallbackAgent:
-      config.fallbackAgent === undefined
-        ? undefined
-        : createAgentFromConfig(config.fallbackAgent, workspace, sandbox),
+      config.fallbackAgent === undefined ? undefined : createAgentFromConfig(config.fallbackAgent, workspace),
     planner:
       input.planner ??
-      (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace, sandbox)),
+      (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace)),
     sandbox,
     sandboxWarning: warning,
     locked,

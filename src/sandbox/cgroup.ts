@@ -12,6 +12,7 @@ export interface CgroupHandle {
   readonly procsFiles: readonly string[];
   /** How often the pids limit refused a fork. */
   forkRefusals(): number;
+  /** End every process still in the group, then remove the group once it is empty. */
   remove(): void;
 }
 
@@ -24,6 +25,11 @@ function writable(controller: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether this harness can put its sandboxes in cgroups here (cgroup v1, writable: root on such a host). */
+export function cgroupsUsable(): boolean {
+  return writable('pids') || writable('memory');
 }
 
 /** rmdir refuses a group while a member is still exiting: try again shortly, a bounded number of times. */
@@ -40,6 +46,30 @@ function removeWhenEmpty(dirs: readonly string[], triesLeft: number): void {
     setTimeout(() => {
       removeWhenEmpty(left, triesLeft - 1);
     }, 100).unref();
+  }
+}
+
+/**
+ * SIGKILL every member of the groups. Called once the wrapped command has ended, so a member is a
+ * leftover: a process that left the command's process group (bwrap's sandbox init, when bwrap was
+ * killed in the milliseconds before it tied the init's life to its own) and would otherwise run on.
+ */
+function killMembers(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    let pids: string[];
+    try {
+      pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n');
+    } catch {
+      continue;
+    }
+    for (const pid of pids) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // It exited meanwhile.
+      }
+    }
   }
 }
 
@@ -98,6 +128,7 @@ export function createCgroup(name: string, limits: SandboxLimits): CgroupHandle 
       return Number(/max (\d+)/.exec(readFileSync(events, 'utf8'))?.[1] ?? '0');
     },
     remove: () => {
+      killMembers(made);
       removeWhenEmpty(made, 30);
     },
   };

@@ -16,3 +16,18 @@ export {
   type FakeModelScriptInput,
   type RecordedRequest,
 } from './fake-model/index.ts';
+export { createRecordingSandbox, type RecordingSandbox } from './recording-sandbox.ts';
+export type { ContractTestApi } from './contracts/test-api.ts';
+export {
+  describeAgentContract,
+  type AgentContractBehaviour,
+  type AgentContractOptions,
+  type AgentContractSetup,
+} from './contracts/agent-contract.ts';
+export { describeSandboxContract, type SandboxContractOptions } from './contracts/sandbox-contract.ts';
+export {
+  describeTransportContract,
+  type TransportContractOptions,
+  type TransportContractSetup,
+  type TransportUnderTest,
+} from './contracts/transport-contract.ts';

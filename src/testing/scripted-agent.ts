@@ -7,7 +7,8 @@ import { scriptedAgentMainPath } from './scripted-agent-session.ts';
 
 /**
  * A scripted agent that runs as a real process, exactly as a real agent CLI would (own process group,
- * prompt file, transcript, handoff note). The script is validated and written to `scriptDir`.
+ * prompt file, transcript, handoff note), in the sandbox each session is handed. The script is
+ * validated and written to `scriptDir`, which the sandbox lets it read.
  */
 export function createScriptedAgent(script: AgentScriptInput, scriptDir: string): Agent {
   const parsed = agentScriptSchema.parse(script);
@@ -17,5 +18,6 @@ export function createScriptedAgent(script: AgentScriptInput, scriptDir: string)
     id: 'scripted',
     command: [process.execPath, scriptedAgentMainPath(), path],
     prompt: 'file',
+    readOnly: [path],
   });
 }

@@ -3,8 +3,8 @@ import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, generateText, stepCountIs, type LanguageModel } from 'ai';
 import type { BuiltinAgentConfig } from '../../config/resolve.ts';
-import type { Sandbox } from '../../sandbox/sandbox.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from '../agent.ts';
+import { defineAgent } from '../define-agent.ts';
 import { costOf } from '../prices.ts';
 import { rateLimitPattern } from '../parsers/parser.ts';
 import { codingTools } from './tools.ts';
@@ -48,7 +48,7 @@ function retryAfterMs(error: APICallError): number | undefined {
  * runs each command in the sandbox, the file tools stay inside the worktree (and its scope), and the
  * turns are bounded. Usage is reported by the SDK and priced from the price table.
  */
-export function createBuiltinAgent(config: BuiltinAgentConfig, sandbox?: Sandbox): Agent {
+export function createBuiltinAgent(config: BuiltinAgentConfig): Agent {
   return {
     specificationVersion: 'agent-v1',
     id: `builtin:${config.model}`,
@@ -68,7 +68,7 @@ export function createBuiltinAgent(config: BuiltinAgentConfig, sandbox?: Sandbox
           tools: codingTools({
             cwd: session.cwd,
             env: session.env,
-            sandbox,
+            sandbox: session.sandbox,
             writableInside: session.writableInside,
             signal,
             sessionDir: session.sessionDir,
@@ -123,3 +123,6 @@ export function createBuiltinAgent(config: BuiltinAgentConfig, sandbox?: Sandbox
     },
   };
 }
+
+/** `type: builtin`: baton's own agent on the Vercel AI SDK. */
+export const builtinAgent = defineAgent({ type: 'builtin', create: createBuiltinAgent });

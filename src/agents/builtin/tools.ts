@@ -10,14 +10,15 @@ import {
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tool } from 'ai';
 import { z } from 'zod';
-import { noSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import type { Sandbox } from '../../sandbox/sandbox.ts';
 import { describeProcessEnd, runProcess } from '../../util/run-process.ts';
 import { tail } from '../../util/text.ts';
 
 export interface ToolContext {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
-  readonly sandbox: Sandbox | undefined;
+  /** The session's sandbox: every bash command runs in it. */
+  readonly sandbox: Sandbox;
   /** Folders of cwd the session may write (a parallel task's scope); undefined: all of cwd. */
   readonly writableInside: readonly string[] | undefined;
   readonly signal: AbortSignal;
@@ -70,7 +71,7 @@ export function codingTools(context: ToolContext) {
         'Run a shell command in the workspace (sandboxed; no network). Returns the exit status and the output.',
       inputSchema: z.object({ command: z.string().describe('The command line, run by bash -c') }),
       execute: async ({ command }) => {
-        const wrapped = (context.sandbox ?? noSandbox).wrap({
+        const wrapped = context.sandbox.wrap({
           command: ['/bin/bash', '-c', command],
           env: context.env,
           workspace: context.cwd,

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+
+/**
+ * The sandbox backends baton has, named once: baton.yaml's `sandbox.backend`, the `sandbox.chosen` event,
+ * the run state and the backend registry (sandbox/backends.ts) all take their names from this list.
+ */
+export const sandboxBackendNames = ['bwrap', 'none'] as const;
+export type SandboxBackendName = (typeof sandboxBackendNames)[number];
 import { byteSize, duration } from '../fields.ts';
 
 /** `sandbox:`: least privilege for workers and for the checks that run their code (sandbox/). */
@@ -29,7 +36,7 @@ export const defaultSandboxLimits = sandboxLimitsSchema.parse(undefined);
 export const sandboxSchema = z
   .strictObject({
     backend: z
-      .enum(['auto', 'bwrap', 'none'])
+      .enum(['auto', ...sandboxBackendNames])
       .default('auto')
       .describe(
         'auto: bwrap where it works (else none, with a warning); bwrap: required; none: no isolation.',
