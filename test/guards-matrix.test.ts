@@ -11,6 +11,7 @@ import {
   featurePlanner,
   guardEvents,
   honestFor,
+  parallelYaml,
   runTextkit,
   type Mode,
   type Rule,
@@ -560,6 +561,35 @@ describe('failure-mode guards of parallel mode', () => {
     expect(returned?.reason).toBe('verification-failed');
     expect(returned?.diagnostics).toContain('broken at load');
     expect(readFileSync(join(run.workspace, 'src/index.js'), 'utf8')).not.toContain('broken at load');
+    expectCompleted(run, 'parallel');
+  });
+
+  it('in the default sandbox the task scope is read-only outside it: the status flip and the edit of baton.yaml never happen', async () => {
+    const run = await runTextkit(
+      [
+        {
+          name: 'flip and tamper',
+          when: { promptIncludes: '# Task F2 (attempt 1)' },
+          do: [
+            {
+              replace: { path: 'FEATURES.json', find: '"status": "failing"', with: '"status": "passing"' },
+            },
+            { replace: { path: 'baton.yaml', find: 'iterations: 12', with: 'iterations: 9999' } },
+          ],
+          say: 'Marked everything passing.',
+        },
+        ...honest,
+      ],
+      quick,
+      { mode: 'parallel', yaml: parallelYaml.replace('  scopeInSandbox: false\n', '') },
+    );
+    expect(run.events.find((event) => event.type === 'sandbox.chosen')).toMatchObject({ backend: 'bwrap' });
+    // The writes failed in the sandbox (the scripted worker stops on the error): nothing for a guard to
+    // undo, and the attempt is returned with the transcript's end.
+    expect(run.events.filter((event) => event.type === 'guard.fired')).toEqual([]);
+    const returned = ofType(run, 'task.returned').find((event) => event.task === 'F2');
+    expect(returned?.reason).toBe('session-failed');
+    expect(returned?.diagnostics).toMatch(/EROFS|read-only/i);
     expectCompleted(run, 'parallel');
   });
 

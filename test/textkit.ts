@@ -53,8 +53,14 @@ export interface TextkitRun extends RunLoopResult {
 
 export type Mode = 'serial' | 'parallel';
 
-/** The parallel settings of the matrix: two workers, three attempts per task, one re-plan. */
-export const parallelYaml = 'parallel:\n  workers: 2\n  taskAttempts: 3\n  replans: 1\n';
+/**
+ * The parallel settings of the matrix: two workers, three attempts per task, one re-plan. The matrix
+ * tests the harness's own guards, so the sandbox does not also make the worktree read-only outside the
+ * task's scope (on by default, it would stop a write to FEATURES.json or PROGRESS.md before any guard
+ * sees it); that layer has its own tests (test/parallel.test.ts, and the matrix's default-sandbox case).
+ */
+export const parallelYaml =
+  'parallel:\n  workers: 2\n  taskAttempts: 3\n  replans: 1\n  scopeInSandbox: false\n';
 
 /**
  * The parallel planner: one task per feature its prompt lists as failing, its implementation and its tests in scope. On the
@@ -111,6 +117,8 @@ export interface TextkitOptions {
   readonly mode?: Mode;
   /** The parallel planner (default: one task per failing feature). */
   readonly planner?: Agent;
+  /** The parallel settings (default: parallelYaml). */
+  readonly yaml?: string;
 }
 
 /** Run the real loop on textkit with a scripted worker (a real process) made of these rules. */
@@ -119,10 +127,15 @@ export async function runTextkit(
   extraYaml = '',
   options: TextkitOptions | readonly Rule[] = {},
 ): Promise<TextkitRun> {
-  const { fallback, mode = 'serial', planner } = isRules(options) ? { fallback: options } : options;
+  const {
+    fallback,
+    mode = 'serial',
+    planner,
+    yaml: parallel = parallelYaml,
+  } = isRules(options) ? { fallback: options } : options;
   const yaml = [
     extraYaml,
-    mode === 'parallel' ? parallelYaml : '',
+    mode === 'parallel' ? parallel : '',
     fallback === undefined
       ? ''
       : 'fallbackAgent:\n  type: scripted\n  script: ../fallback.json\n  timeout: 2m\n',
