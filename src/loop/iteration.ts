@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { claimsDone } from '../agents/agent.ts';
 import { passingBefore, regressions } from '../core/evidence.ts';
 import { decideVerdict } from '../core/judge.ts';
-import { commitWork } from '../core/set-aside.ts';
+import { commitWork, setAsideLateRepositories } from '../core/set-aside.ts';
 import { BatonError } from '../errors.ts';
 import {
   changedPaths,
@@ -53,6 +53,32 @@ function currentFeatures(context: LoopContext): FeatureList {
 
 function throwIfInterrupted(context: LoopContext, iteration: number): void {
   if (context.signal.aborted) throw new IterationInterrupted(iteration);
+}
+
+/**
+ * Verification ran the worker's code again, after the guards looked: a nested repository it left would
+ * be skipped by the stash and recorded by the next `git add`, so it is moved aside (core/set-aside.ts).
+ * Returns the refusal for the judge, when there was one.
+ */
+function setAsideAfterChecks(
+  context: LoopContext,
+  iteration: number,
+  changed: readonly string[],
+  folder: string,
+): string | undefined {
+  const late = setAsideLateRepositories(context.workspace, changed, {
+    dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), folder),
+    shown: `.baton/scratch/${context.runId}/${iteration}/${folder}/`,
+  });
+  if (late === undefined) return undefined;
+  context.emit({
+    type: 'guard.fired',
+    iteration,
+    guard: 'nested-repository',
+    action: 'moved',
+    details: late.details,
+  });
+  return late.reason;
 }
 
 /** One iteration: preflight, orient, work, guard, verify, judge, settle, record. */
@@ -177,8 +203,10 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
   context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
   throwIfInterrupted(context, iteration);
 
-  // Whatever verification (or the worker) left uncommitted is stashed, never deleted.
+  // Whatever verification (or the worker) left uncommitted is stashed, never deleted; a nested repository
+  // (which the stash would skip) is moved aside first.
   const polluted = await changedPaths(context.workspace);
+  const late = setAsideAfterChecks(context, iteration, polluted, 'after-checks');
   if (polluted.length > 0) {
     const stash = await stashAll(
       context.workspace,
@@ -195,7 +223,7 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
       .map((check) => check.name),
   );
   const regressed = regressions(checks, wasPassing);
-  const refusals = [...rejections, ...guarded.corrections];
+  const refusals = [...rejections, ...guarded.corrections, ...(late === undefined ? [] : [late])];
   let restoredCheckpoint = false;
   if (regressed.length > 0 && !rejected) {
     const detail = `broke what passed before: ${regressed.join(', ')}`;
@@ -224,6 +252,13 @@ export async function runIteration(context: LoopContext, iteration: number): Pro
         outputDir: join(dir, 'checks-after-rollback'),
       });
       context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
+      const lateAfterRollback = setAsideAfterChecks(
+        context,
+        iteration,
+        await changedPaths(context.workspace),
+        'after-rollback-checks',
+      );
+      if (lateAfterRollback !== undefined) refusals.push(lateAfterRollback);
       restoredCheckpoint = true;
     } else {
       context.emit({
