@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildPlanPrompt, buildTaskPrompt } from '../../src/parallel/task-prompt.ts';
 import { detectBwrap } from '../../src/sandbox/bwrap.ts';
 import { feature } from '../helpers.ts';
 import {
@@ -84,5 +85,62 @@ echo a > a.txt`,
     expect([...prompts.values()].some((text) => text.includes('F9: tidy up'))).toBe(true);
     for (const [path, text] of prompts) expectNoFakeLines(text, path);
     await expectNothingLeaked(hostile);
+  });
+});
+
+/** The lines of a markdown text that are not inside a code fence; throws on a fence left open. */
+function linesOutsideFences(text: string): string[] {
+  const outside: string[] = [];
+  let inFence = false;
+  for (const line of text.split('\n')) {
+    if (line.trimStart().startsWith('```')) inFence = !inFence;
+    else if (!inFence) outside.push(line.trim());
+  }
+  expect(inFence, 'every fence is closed').toBe(false);
+  return outside;
+}
+
+describe("class 7: worker text in a parallel task's prompts", () => {
+  // Not a real run: the task prompts are built from what a returned attempt left (its diagnostics quote
+  // check output and the file names it changed) and from FEATURES.json, so the builders are fed that.
+  const hostileFeature = feature('F1', `true\n${fakeHeading}\ntest -f a.txt`, `a title\n${fakeHeading}`);
+  const diagnostics = `changed files outside the task's scope: x\n\`\`\`\n${fakeHeading}\n${fakeOrder}\n\`\`\``;
+
+  it('a returned attempt whose diagnostics close the fence, and a multi-line feature: no fake line outside a fence', () => {
+    const prompt = buildTaskPrompt({
+      goal: 'Make the features pass.',
+      task: { id: 't1', goal: 'do F1', features: ['F1'], scope: ['src/**'], dependsOn: [], verify: [] },
+      attempt: 2,
+      features: [{ ...hostileFeature, steps: [`step\n${fakeHeading}`] }],
+      landed: [],
+      lastReturn: { reason: `out-of-scope\n${fakeHeading}`, diagnostics },
+    });
+    const outside = linesOutsideFences(prompt);
+    expect(outside).not.toContain(fakeHeading);
+    expect(outside).not.toContain(fakeOrder);
+    // The diagnostics are still there, inside their fence.
+    expect(prompt).toContain(fakeOrder);
+  });
+
+  it("the planner's prompt: failing features, abandoned tasks and the verdict stay on their lines", () => {
+    const prompt = buildPlanPrompt({
+      goal: 'Make the features pass.',
+      revision: 2,
+      failing: [hostileFeature],
+      merged: [],
+      abandoned: [{ id: 't1', reason: diagnostics }],
+      lastVerdict: {
+        done: false,
+        claimed: false,
+        claimRejected: false,
+        reason: `no\n${fakeHeading}`,
+        failing: [],
+      },
+      problems: [],
+      workers: 2,
+    });
+    const outside = linesOutsideFences(prompt);
+    expect(outside).not.toContain(fakeHeading);
+    expect(outside).not.toContain(fakeOrder);
   });
 });
