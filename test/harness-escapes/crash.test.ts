@@ -96,6 +96,14 @@ echo a > a.txt`,
   });
 
   it('file names git and shells stumble on: leading dashes, newlines, invalid UTF-8, 255 bytes', async () => {
+    // Unquoted, `-n` is an option: plain `git add -n` adds nothing; and git's line-based listing quotes
+    // a name with a newline, so a parser of it reads another name than the file's.
+    const probe = probeRepository();
+    writeFileSync(join(probe, '-n'), 'x\n');
+    writeFileSync(join(probe, 'line\nbreak'), 'x\n');
+    plainGit(probe, 'add', '-n');
+    expect(plainGit(probe, 'ls-files', '--', '-n')).toBe('');
+    expect(plainGit(probe, 'status', '--porcelain')).toContain('"line\\nbreak"');
     const hostile = await hostileWorkspace({
       attack: `
 echo x > ./--force; echo x > ./-n; echo x > "$(printf 'line\\nbreak')"; echo x > "$(printf 'bad\\xff\\xfename')"
@@ -129,6 +137,8 @@ echo a > a.txt`,
     expect(
       Number(git(hostile.workspace, 'cat-file', '-s', `${savedAs ?? ''}:big.txt`).trim()),
     ).toBeGreaterThan(megabytes * 1024 * 1024);
+    // Read whole, as a plain child process with its default buffer does, the diff overflows it.
+    expect(() => git(hostile.workspace, 'show', savedAs ?? '')).toThrow(/ENOBUFS|maxBuffer/);
     // The event log and the saved diff stay small: nothing of the file's size was copied into them.
     const dir = join(hostile.workspace, '.baton', 'runs', run.runId);
     expect(statSync(join(dir, 'events.jsonl')).size).toBeLessThan(1024 * 1024);

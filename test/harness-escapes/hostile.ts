@@ -26,6 +26,10 @@ import { feature, git, makeWorkspace, tempDir } from '../helpers.ts';
  * attacks in iteration 1 and works honestly afterwards. Every case plants secrets where the harness can
  * see them (its environment, a host file) and checks afterwards that none of them reached anything the
  * run produced, and that every host file is byte-identical.
+ *
+ * The CLI cases run bin/baton.js, which loads dist/: build first (`npm run build`; `npm test` does), as
+ * test/cli.test.ts needs too. No case waits on a clock: each reads the events, files and processes a
+ * finished run left.
  */
 
 export const batonBin = fileURLToPath(new URL('../../bin/baton.js', import.meta.url));

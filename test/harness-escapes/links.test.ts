@@ -31,6 +31,9 @@ function expectPlainFsFollows(): void {
   writeFileSync(join(dir, 'link'), 'overwritten');
   expect(readFileSync(target, 'utf8')).toBe('overwritten');
   expect(readFileSync(join(dir, 'link'), 'utf8')).toBe('overwritten');
+  // And a link to /proc/self/environ reads the environment of whoever opens it.
+  symlinkSync('/proc/self/environ', join(dir, 'environ'));
+  expect(readFileSync(join(dir, 'environ'), 'utf8')).toContain(`PATH=${process.env.PATH ?? ''}`);
 }
 
 /** A check script the worker writes: runs `body` during verification, then passes. */
@@ -66,6 +69,7 @@ echo a > a.txt`,
   });
 
   it("links at the old predictable temp names (the pid read from .baton/lock), and in the harness's temp folder", async () => {
+    expectPlainFsFollows();
     // The old harness wrote `.<name>.<pid>.tmp` beside the target with a plain open, which followed a
     // link there. The worker reads the pid from the lock and plants a link at every such name.
     const hostile = await hostileWorkspace({
@@ -88,6 +92,7 @@ echo a > a.txt`,
   });
 
   it('state files turned into links by a verify command, after the guards looked, and a planter left running', async () => {
+    expectPlainFsFollows();
     // The check script is project code the worker may change; it runs during verification and plants
     // the links then, just before the harness writes FEATURES.json and PROGRESS.md; it also leaves a
     // process behind that keeps planting them.
@@ -151,6 +156,7 @@ describe.runIf(detectBwrap().works)('class 3: reading a host file through a link
   });
 
   it('state files as links to a host secret and to /proc/self/environ, one retargeted by a check (through the CLI)', async () => {
+    expectPlainFsFollows();
     // PROGRESS.md is a link to an ignored link that a check retargets at the harness's environment.
     const hostile = await hostileWorkspace({
       features: checkedFeatures,

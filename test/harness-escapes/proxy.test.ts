@@ -100,6 +100,8 @@ describe.runIf(detectBwrap().works)('class 6: proxy gaps', () => {
   });
 
   it('the allowed name on another port, and loopback addresses: refused 403, never connected', async () => {
+    // The target is there: from the host, the other port answers.
+    expect(await (await fetch(`http://127.0.0.1:${other.port}/probe`)).text()).toBe('hello from other');
     const before = other.requests.length;
     const hostile = await hostileWorkspace({
       sandbox: ['network: allowlist', `allow: ["localhost:${allowed.port}"]`],
