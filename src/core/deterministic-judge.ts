@@ -1,6 +1,6 @@
 import type { CheckResult, Verdict } from '../log/events.ts';
 import type { Config } from '../config/resolve.ts';
-import { plural } from '../util/text.ts';
+import { plural, quoteName, singleLine } from '../util/text.ts';
 
 export interface JudgeInput {
   readonly done: Config['done'];
@@ -14,7 +14,7 @@ export interface JudgeInput {
 }
 
 function describeFailure(check: CheckResult): string {
-  return `${check.kind === 'oracle' ? 'oracle' : check.kind} ${check.name} (\`${check.command}\`: ${check.ended})`;
+  return `${check.kind === 'oracle' ? 'oracle' : check.kind} ${check.name} (\`${singleLine(check.command)}\`: ${check.ended})`;
 }
 
 /**
@@ -59,7 +59,7 @@ export function judge(input: JudgeInput): Verdict {
   if (input.done.cleanTree && input.pollutedPaths.length > 0) {
     failing.push('clean-tree');
     reasons.push(
-      `the tree was not clean after verification (${input.pollutedPaths.slice(0, 5).join(', ')}${input.pollutedPaths.length > 5 ? ', …' : ''}); those files were stashed: ignore or remove generated files`,
+      `the tree was not clean after verification (${input.pollutedPaths.slice(0, 5).map(quoteName).join(', ')}${input.pollutedPaths.length > 5 ? ', …' : ''}); those files were stashed: ignore or remove generated files`,
     );
   }
   if (input.refusals.length > 0) {

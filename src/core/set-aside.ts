@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { changedPaths, commitAll, runGit } from '../git/git.ts';
 import { isWorkerContentError } from '../git/worker-content.ts';
+import { describeNestedRepository, detectNestedRepositories } from '../guards/nested-repository.ts';
 import { describePaths, moveToScratch } from '../guards/pollution.ts';
 
 export type WorkCommit =
@@ -31,4 +32,43 @@ export async function commitWork(
       reason: `git could not record the worker's changes (${error.message}); they were moved to ${scratch.shown} (${describePaths(moved.moved)})`,
     };
   }
+}
+
+export interface LateRepositories {
+  /** One sentence per repository found. */
+  readonly details: readonly string[];
+  /** Why the iteration cannot be "done", for the judge and the next prompt. */
+  readonly reason: string;
+}
+
+/**
+ * Nested repositories that appeared after the guards looked: verification runs the worker's code again
+ * (a verify command, an oracle), and what it leaves is stashed, but `git stash` skips a nested
+ * repository, so it would stay in the tree, be recorded by the next `git add` and have its config
+ * (fsmonitor, filters) run by any later status, the person's included. They are moved, as they are, to
+ * a scratch folder outside the tree. `changed` is what `git status` listed after verification.
+ * Undefined when there were none.
+ */
+export function setAsideLateRepositories(
+  checkout: string,
+  changed: readonly string[],
+  scratch: { readonly dir: string; readonly shown: string },
+): LateRepositories | undefined {
+  // git lists an untracked nested repository as its folder (`vendor/`): the paths status gave suffice.
+  const findings = detectNestedRepositories({ worktree: checkout, paths: changed });
+  if (findings.length === 0) return undefined;
+  const folders = [
+    ...new Set(findings.filter((entry) => entry.kind !== 'gitlink').map((entry) => entry.path)),
+  ];
+  const moved = moveToScratch(checkout, scratch.dir, folders);
+  const details = [
+    ...findings.map(describeNestedRepository),
+    ...moved.refused.map(
+      (entry) => `${describePaths([entry.path], 1)} could not be moved aside (${entry.reason})`,
+    ),
+  ];
+  return {
+    details,
+    reason: `verification left nested git repositories in the tree (${details.join('; ')}); they were moved to ${scratch.shown}: checks must not create repositories`,
+  };
 }

@@ -4,7 +4,7 @@ import { keepOnlyPlannerFile } from '../core/planner-scope.ts';
 import { commitPaths } from '../git/git.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
-import { head } from '../util/text.ts';
+import { head, singleLine } from '../util/text.ts';
 import type { LoopContext } from './context.ts';
 import { startSession } from './session.ts';
 
@@ -19,7 +19,7 @@ export function buildPlannerPrompt(
     .slice(0, 40)
     .map(
       (feature) =>
-        `- ${feature.id}: ${head(feature.title, 160)}${parked.includes(feature.id) ? ' (parked)' : ''}`,
+        `- ${feature.id}: ${head(singleLine(feature.title), 160)}${parked.includes(feature.id) ? ' (parked)' : ''}`,
     );
   return `# baton: planning session
 
@@ -29,7 +29,7 @@ and the work that remains. Change no other file.
 Why now: ${reason}
 
 ## Goal
-${head(goal, 1_000)}
+${head(singleLine(goal), 1_000)}
 
 ## Failing features (${failing.length} of ${features.length})
 ${listed.join('\n')}${failing.length > listed.length ? `\n- … ${failing.length - listed.length} more in ${stateFiles.features}` : ''}

@@ -2,7 +2,7 @@ import { claimDoneMarker } from '../agents/agent.ts';
 import type { Verdict } from '../log/events.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
-import { head, tail } from '../util/text.ts';
+import { head, singleLine, tail } from '../util/text.ts';
 
 export interface FailingExcerpt {
   readonly name: string;
@@ -57,7 +57,7 @@ You are one worker in a long-running loop. You start with no memory of earlier s
 the memory. Do one bounded unit of work, leave the workspace so the next worker can continue, and stop.`);
 
   sections.push(`## Goal
-${head(input.goal.trim(), promptLimits.goalChars)}
+${head(singleLine(input.goal), promptLimits.goalChars)}
 (The full intent, constraints and non-goals are in ${stateFiles.spec}.)`);
 
   sections.push(`## 1. Orient (before you edit anything)
@@ -68,7 +68,7 @@ ${head(input.goal.trim(), promptLimits.goalChars)}
   const listed = failingFeatures.slice(0, promptLimits.featuresListed);
   const featureLines = listed.map(
     (feature) =>
-      `- ${feature.id}: ${head(feature.title, promptLimits.featureTitleChars)} (verify: \`${head(feature.verify, 200)}\`)`,
+      `- ${feature.id}: ${head(singleLine(feature.title), promptLimits.featureTitleChars)} (verify: \`${head(singleLine(feature.verify), 200)}\`)`,
   );
   if (failingFeatures.length > listed.length) {
     featureLines.push(
@@ -92,7 +92,7 @@ Features passing: ${passing} of ${input.features.length}.${
   if (input.smoke !== null && !input.smoke.passed) {
     const excerpt = input.smoke.excerpt;
     sections.push(`## The smoke test fails: fix this first
-The workspace was already broken when this session started${excerpt === null ? '.' : ` (\`${excerpt.command}\`: ${excerpt.ended}):\n${fence(tail(excerpt.output.trim(), promptLimits.excerptChars))}`}`);
+The workspace was already broken when this session started${excerpt === null ? '.' : ` (\`${singleLine(excerpt.command)}\`: ${singleLine(excerpt.ended)}):\n${fence(tail(excerpt.output.trim(), promptLimits.excerptChars))}`}`);
   }
 
   if (input.steering.length > 0) {
@@ -103,7 +103,7 @@ ${recent.map((message) => `> ${head(message, promptLimits.steeringChars).split('
 
   if (input.lastVerdict !== null) {
     sections.push(`## The judge's verdict on the last iteration
-${head(input.lastVerdict.reason, promptLimits.verdictChars)}`);
+${head(singleLine(input.lastVerdict.reason), promptLimits.verdictChars)}`);
   }
 
   const excerpts = input.failing.slice(0, promptLimits.excerpts);
@@ -112,7 +112,7 @@ ${head(input.lastVerdict.reason, promptLimits.verdictChars)}`);
 ${excerpts
   .map(
     (excerpt) =>
-      `### ${excerpt.name}: \`${head(excerpt.command, 200)}\` (${excerpt.ended})\n${fence(tail(excerpt.output.trim(), promptLimits.excerptChars))}`,
+      `### ${singleLine(excerpt.name)}: \`${head(singleLine(excerpt.command), 200)}\` (${singleLine(excerpt.ended)})\n${fence(tail(excerpt.output.trim(), promptLimits.excerptChars))}`,
   )
   .join(
     '\n',

@@ -1,7 +1,12 @@
 import type { PlannedTask, Verdict } from '../log/events.ts';
 import type { Feature } from '../workspace/features.ts';
 import { tasksFileName } from './task-graph.ts';
-import { clip } from '../util/text.ts';
+import { clip, singleLine } from '../util/text.ts';
+
+/** Text inside a fence, which no line of it can close (worker output, file names). */
+function fenced(text: string): string {
+  return text.replaceAll('```', "'''");
+}
 
 export interface TaskPromptInput {
   readonly goal: string;
@@ -36,8 +41,11 @@ export function buildTaskPrompt(input: TaskPromptInput): string {
   if (features.length > 0) {
     lines.push('', '## Features this task makes pass');
     for (const feature of features) {
-      lines.push(`- ${feature.id}: ${feature.title}`, `  verified by: ${feature.verify}`);
-      for (const step of feature.steps) lines.push(`  - ${step}`);
+      lines.push(
+        `- ${feature.id}: ${singleLine(feature.title)}`,
+        `  verified by: ${singleLine(feature.verify)}`,
+      );
+      for (const step of feature.steps) lines.push(`  - ${singleLine(step)}`);
     }
   }
   if (task.verify.length > 0) {
@@ -53,10 +61,10 @@ export function buildTaskPrompt(input: TaskPromptInput): string {
   if (input.lastReturn !== null) {
     lines.push(
       '',
-      `## Your previous attempt did not land (${input.lastReturn.reason})`,
+      `## Your previous attempt did not land (${singleLine(input.lastReturn.reason)})`,
       'The repository now has the latest merged work. Diagnostics:',
       '```',
-      clip(input.lastReturn.diagnostics, 3_000),
+      fenced(clip(input.lastReturn.diagnostics, 3_000)),
       '```',
     );
   }
@@ -93,16 +101,21 @@ export function buildPlanPrompt(input: PlanPromptInput): string {
     '```',
     '',
     '## Features still failing',
-    ...input.failing.map((feature) => `- ${feature.id}: ${feature.title} (verified by: ${feature.verify})`),
+    ...input.failing.map(
+      (feature) =>
+        `- ${feature.id}: ${singleLine(feature.title)} (verified by: ${singleLine(feature.verify)})`,
+    ),
   ];
   if (input.merged.length > 0) {
     lines.push('', `Tasks already merged (do not repeat them): ${input.merged.join(', ')}`);
   }
   if (input.abandoned.length > 0) {
     lines.push('', '## Tasks that failed (plan them differently)');
-    for (const entry of input.abandoned) lines.push(`- ${entry.id}: ${clip(entry.reason, 400)}`);
+    for (const entry of input.abandoned) lines.push(`- ${entry.id}: ${clip(singleLine(entry.reason), 400)}`);
   }
-  if (input.lastVerdict !== null) lines.push('', `Last verdict: ${clip(input.lastVerdict.reason, 800)}`);
+  if (input.lastVerdict !== null) {
+    lines.push('', `Last verdict: ${clip(singleLine(input.lastVerdict.reason), 800)}`);
+  }
   if (input.problems.length > 0) {
     lines.push(
       '',

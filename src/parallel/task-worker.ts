@@ -14,7 +14,7 @@ import { saveAndReset } from '../loop/rollback.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
-import { firstLine, head, tail } from '../util/text.ts';
+import { firstLine, head, quoteName, tail } from '../util/text.ts';
 import { readFeatureList } from '../workspace/features.ts';
 import { attemptDir, parallelState, type ParallelContext } from './context.ts';
 import { questionEvents } from '../core/questions.ts';
@@ -75,7 +75,7 @@ export async function reviewAttempt(
     return {
       landed: false,
       reason: 'out-of-scope',
-      diagnostics: `changed files outside the task's scope (${task.spec.scope.join(', ')}): ${outside.join(', ')}. Change only files in scope; if the task cannot be done that way, say so in your note.`,
+      diagnostics: `changed files outside the task's scope (${task.spec.scope.join(', ')}): ${outside.map(quoteName).join(', ')}. Change only files in scope; if the task cannot be done that way, say so in your note.`,
     };
   }
   const violations = await reviewCommittedWork(

@@ -34,12 +34,31 @@ export const defaultLimits: SandboxLimits = defaultSandboxLimits;
 /** Variables a worker needs to function; everything else (secrets included) stays outside. */
 export const baseEnvAllowlist = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'NODE_USE_ENV_PROXY'];
 
-/** Keep only allow-listed variables (and BATON_*), from the harness's environment. */
+/**
+ * The BATON_ variables the harness itself sets for the sessions and checks it starts (core/session.ts,
+ * agents/command-agent.ts, loop/verify.ts, parallel/merge-queue.ts). Any other BATON_ variable of the
+ * harness's own environment (a person's setting, a test's secret) stays outside like every other one.
+ */
+export const batonEnvAllowlist = [
+  'BATON_RUN_ID',
+  'BATON_ROLE',
+  'BATON_WORKSPACE',
+  'BATON_ITERATION',
+  'BATON_TASK_ID',
+  'BATON_TASK_ATTEMPT',
+  'BATON_WORKER',
+  'BATON_PORT_BASE',
+  'BATON_PORT_COUNT',
+  'BATON_PROMPT_FILE',
+  'BATON_HANDOFF_FILE',
+];
+
+/** Keep only allow-listed variables (and the harness's BATON_ variables), from an environment. */
 export function filterEnv(env: NodeJS.ProcessEnv, allow: readonly string[]): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    if (name.startsWith('BATON_') || baseEnvAllowlist.includes(name) || allow.includes(name)) {
+    if (batonEnvAllowlist.includes(name) || baseEnvAllowlist.includes(name) || allow.includes(name)) {
       kept[name] = value;
     }
   }

@@ -52,6 +52,15 @@ export function sanitizeText(input: string | Uint8Array): string {
 }
 
 /**
+ * Worker-influenced text (a feature title or verify command, a judge's reason that quotes them) for one
+ * line of a prompt or a message: sanitised, and every run of whitespace, line breaks included, made one
+ * space, so no part of it can start a line of its own and pose as a heading or an instruction.
+ */
+export function singleLine(text: string): string {
+  return sanitizeText(text).replace(/\s+/g, ' ').trim();
+}
+
+/**
  * A worker-chosen string (a file name, a branch, an id) rendered as data on one line: a JSON string
  * literal, so a newline shows as `\n` and the value can never start a line of its own, pose as a
  * markdown heading or close a code fence. Control and bidi characters are escaped too.

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { passingBefore, regressions } from '../../core/evidence.ts';
+import { setAsideLateRepositories } from '../../core/set-aside.ts';
 import { changedPaths, headCommit, stashAll } from '../../git/git.ts';
 import type { CheckResult } from '../../log/events.ts';
 import type { FeatureList } from '../../workspace/features.ts';
@@ -28,6 +29,32 @@ export interface VerifiedWork {
 }
 
 /**
+ * Verification ran the worker's code again, after the guards looked: a nested repository it left would
+ * be skipped by the stash and recorded by the next `git add`, so it is moved aside (core/set-aside.ts).
+ * Returns the refusal for the judge, when there was one.
+ */
+function setAsideAfterChecks(
+  context: LoopContext,
+  iteration: number,
+  changed: readonly string[],
+  folder: string,
+): string | undefined {
+  const late = setAsideLateRepositories(context.workspace, changed, {
+    dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), folder),
+    shown: `.baton/scratch/${context.runId}/${iteration}/${folder}/`,
+  });
+  if (late === undefined) return undefined;
+  context.emit({
+    type: 'guard.fired',
+    iteration,
+    guard: 'nested-repository',
+    action: 'moved',
+    details: late.details,
+  });
+  return late.reason;
+}
+
+/**
  * Verify: the harness runs every feature's verify command and every oracle itself, stashes what was left
  * uncommitted, and rolls a silent regression (a check that passed before and fails now) back to the last
  * checkpoint (or keeps it and says so, with `guards.regression: keep`).
@@ -48,7 +75,10 @@ export async function verifyWork(
   context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
   throwIfInterrupted(context, iteration);
 
+  // Whatever verification (or the worker) left uncommitted is stashed, never deleted; a nested repository
+  // (which the stash would skip) is moved aside first.
   const polluted = await changedPaths(context.workspace);
+  const late = setAsideAfterChecks(context, iteration, polluted, 'after-checks');
   if (polluted.length > 0) {
     const stash = await stashAll(
       context.workspace,
@@ -71,7 +101,7 @@ export async function verifyWork(
     wasPassing,
     regressed,
     restoredCheckpoint: false,
-    refusals: [...work.rejections, ...work.corrections],
+    refusals: [...work.rejections, ...work.corrections, ...(late === undefined ? [] : [late])],
     features: work.features,
   };
   if (regressed.length === 0 || rejected) return verified;
@@ -104,6 +134,22 @@ export async function verifyWork(
     outputDir: join(prepared.dir, 'checks-after-rollback'),
   });
   context.emit({ type: 'verify.ended', iteration, commit: context.checkpoint.commit, checks: recheck });
+  // What the second verification left is handled like the first's: nested repositories aside, the rest
+  // stashed (else the next iteration would commit it as a person's edit).
+  const leftAfterRollback = await changedPaths(context.workspace);
+  const lateAfterRollback = setAsideAfterChecks(
+    context,
+    iteration,
+    leftAfterRollback,
+    'after-rollback-checks',
+  );
+  if (leftAfterRollback.length > 0) {
+    const stash = await stashAll(
+      context.workspace,
+      `baton: files left uncommitted by the checks after the rollback of iteration ${iteration}`,
+    );
+    context.emit({ type: 'tree.polluted', iteration, paths: leftAfterRollback, stash });
+  }
   return {
     ...verified,
     checks: recheck,
@@ -113,6 +159,7 @@ export async function verifyWork(
     refusals: [
       ...verified.refusals,
       `the worker ${detail}; the iteration was rolled back to the last checkpoint: fix the feature without breaking the others`,
+      ...(lateAfterRollback === undefined ? [] : [lateAfterRollback]),
     ],
   };
 }
