@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -341,6 +342,35 @@ describe.each(modes)('failure-mode guards, against adversarial workers (%s mode)
     expect(runaway.stop.reason).toBe('budget-iteration');
     if (mode === 'serial') expect(runaway.state.iterationsCompleted).toBe(1);
     else expect(ofType(runaway, 'task.worked').length).toBeLessThanOrEqual(2);
+  });
+
+  it('disk filler: an iteration that grows the worktree past guards.maxGrowth is refused, its files kept aside, never committed', async () => {
+    const result = await run(
+      [
+        {
+          name: 'fill the disk',
+          when: strike(mode, { passingExactly: 1, promptExcludes: 'guards.maxGrowth' }, 'F2'),
+          do: [
+            { run: 'mkdir -p src/assets && head -c 3000000 /dev/urandom > src/assets/blob.bin' },
+            { write: { path: 'src/word-count.js', content: 'export const wordCount = () => 0;\n' } },
+          ],
+          say: 'Added the assets.',
+        },
+        ...honest,
+      ],
+      `${quick}guards:\n  maxGrowth: 1MiB\n`,
+    );
+    const fired = guardEvents(result, 'worktree-growth');
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.details.join()).toMatch(/add 2\.9 MiB .*limit guards\.maxGrowth = 1\.0 MiB.*blob\.bin/);
+    expect(existsSync(join(result.workspace, 'src/assets/blob.bin'))).toBe(false);
+    const kept = execFileSync('find', [join(result.workspace, '.baton', 'scratch'), '-name', 'blob.bin'], {
+      encoding: 'utf8',
+    });
+    expect(kept.trim().split('\n')).toHaveLength(1);
+    expect(git(result.workspace, 'log', '--all', '--name-only', '--format=')).not.toContain('blob.bin');
+    expectReturned(result, mode, 'F2', 'refused');
+    expectCompleted(result, mode);
   });
 
   const tamperer: Rule = {

@@ -35,6 +35,8 @@ export interface WorkSnapshot {
   readonly nested: readonly NestedRepositoryFinding[];
   /** State files the worker turned into something else than a regular file (a link, a FIFO...). */
   readonly irregularStateFiles: readonly { readonly path: string; readonly detail: string }[];
+  /** What the changes would add to the worktree: the sizes of the new and changed regular files. */
+  readonly growth: { readonly bytes: number; readonly files: readonly { path: string; bytes: number }[] };
 }
 
 export type WorkAction =
@@ -63,6 +65,25 @@ export interface WorkGuardPlan {
 }
 
 const guardedStateFiles = [stateFiles.config, stateFiles.features, stateFiles.progress, stateFiles.plan];
+
+/** The regular files among `paths` with their sizes, links not followed (a link adds a link). */
+function sizesOf(checkout: string, paths: Iterable<string>): WorkSnapshot['growth'] {
+  const files: { path: string; bytes: number }[] = [];
+  let bytes = 0;
+  for (const path of paths) {
+    try {
+      const stats = lstatSync(`${checkout}/${path}`);
+      if (!stats.isFile()) continue;
+      files.push({ path, bytes: stats.size });
+      bytes += stats.size;
+    } catch {
+      // deleted: it adds nothing
+    }
+  }
+  return { bytes, files };
+}
+
+const mebibytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 function irregular(checkout: string, path: string): string | undefined {
   try {
@@ -104,6 +125,7 @@ export async function snapshotWork(checkout: string, featuresBefore: FeatureList
     plan,
     nested: detectNestedRepositories({ worktree: checkout, ...(await nestedRepositoryCandidates(checkout)) }),
     irregularStateFiles,
+    growth: sizesOf(checkout, changed),
   };
 }
 
@@ -143,6 +165,32 @@ export function decideWorkGuards(
     firings.push({ guard: 'unsafe-file', action: 'rejected', details: [detail] });
   }
   const irregularPaths = new Set(snapshot.irregularStateFiles.map((entry) => entry.path));
+
+  // One iteration may not grow the worktree past the limit: what it added is moved aside whole (changed
+  // tracked files are put back after their new version is moved), never committed, never deleted.
+  const inNestedRepository = (path: string): boolean =>
+    snapshot.nested.some((entry) => path === entry.path || path.startsWith(`${entry.path}/`));
+  if (snapshot.growth.bytes > guards.maxGrowth) {
+    const files = snapshot.growth.files.filter(
+      (file) =>
+        !inNestedRepository(file.path) && !(guardedStateFiles as readonly string[]).includes(file.path),
+    );
+    const untracked = new Set(snapshot.untracked);
+    actions.push({ kind: 'move-to-scratch', paths: files.map((file) => file.path) });
+    for (const file of files) {
+      if (!untracked.has(file.path)) actions.push({ kind: 'restore', path: file.path });
+    }
+    const largest = [...files]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, 3)
+      .map((file) => `${describePaths([file.path], 1)} ${mebibytes(file.bytes)}`);
+    const detail = `its changes add ${mebibytes(snapshot.growth.bytes)} to the worktree (limit guards.maxGrowth = ${mebibytes(guards.maxGrowth)}; largest: ${largest.join(', ')})`;
+    rejections.push(
+      `the worker's ${detail.slice(4)}; they were moved to ${scratchShown}, not committed. Keep generated and downloaded files out of the workspace, or raise guards.maxGrowth`,
+    );
+    firings.push({ guard: 'worktree-growth', action: 'rejected', details: [detail] });
+    return { actions, firings, rejections, corrections, features: snapshot.featuresBefore };
+  }
 
   if (changed.has(stateFiles.config) && !irregularPaths.has(stateFiles.config)) {
     actions.push({ kind: 'restore', path: stateFiles.config });

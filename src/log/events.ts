@@ -42,6 +42,7 @@ const guardNameSchema = z.enum([
   'nested-repository',
   'unsafe-file',
   'uncommittable',
+  'worktree-growth',
 ]);
 export type GuardName = z.infer<typeof guardNameSchema>;
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectBwrap } from '../../src/sandbox/bwrap.ts';
@@ -117,11 +117,29 @@ echo a > a.txt`,
     await expectNothingLeaked(hostile);
   });
 
-  it('a 100 MB file: the review reads its diff up to the cap and refuses, the work kept, the run goes on', async () => {
+  it('past guards.maxGrowth (the default 128 MiB): 160 MB of new files are refused and moved aside before git sees them', async () => {
+    const hostile = await hostileWorkspace({
+      attack: `mkdir -p assets; for i in $(seq 1 20); do head -c ${8 * 1024 * 1024} /dev/urandom > assets/blob-$i.bin; done; echo a > a.txt`,
+      agentTimeout: '5m',
+    });
+    const run = await runHostile(hostile);
+    expectSurvivedToDone(run);
+    const reason = expectRefused(hostile, run, 1);
+    expect(reason).toContain('limit guards.maxGrowth = 128.0 MiB');
+    // Kept, not deleted; never in the repository.
+    const scratch = join(hostile.workspace, '.baton', 'scratch', run.runId, '1', 'assets');
+    expect(readdirSync(scratch)).toHaveLength(20);
+    expect(git(hostile.workspace, 'log', '--all', '--name-only', '--format=')).not.toContain('blob-');
+    expect(git(hostile.workspace, 'count-objects', '-v')).toMatch(/size-pack: \d{1,4}\n/);
+    await expectNothingLeaked(hostile);
+  }, 600_000);
+
+  it('a 100 MB file with guards.maxGrowth raised past it: the review reads its diff up to the cap and refuses, the work kept, the run goes on', async () => {
     const megabytes = 100;
     const hostile = await hostileWorkspace({
       attack: `head -c ${megabytes * 1024 * 1024} /dev/urandom | base64 -w 120 > big.txt; echo a > a.txt`,
       agentTimeout: '5m',
+      yaml: 'guards:\n  maxGrowth: 1GiB',
     });
     const started = performance.now();
     const run = await runHostile(hostile);

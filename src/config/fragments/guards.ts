@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byteSize } from '../fields.ts';
 
 /** `guards:`: the failure-mode guards on a worker's diff, and the stall escalation (guards/). */
 
@@ -61,6 +62,11 @@ export const guardsSchema = z
         'Untracked scratch files a worker leaves: moved to .baton/scratch, or the iteration is refused.',
       ),
     planMaxBytes: z.number().int().positive().default(16_384),
+    maxGrowth: byteSize
+      .prefault('128MiB')
+      .describe(
+        "The most one iteration's uncommitted changes may add to the worktree (new and changed files); more is refused and moved to .baton/scratch, never committed.",
+      ),
     replanEvery: z
       .number()
       .int()
