@@ -114,6 +114,37 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     expect(readFileSync(join(workspace, 'made.txt'), 'utf8')).toBe('made\n');
   });
 
+  it("gets its session's scratch folder as TMPDIR, and never the harness's own (hidden) TMPDIR", async () => {
+    const sessionDir = mkdtempSync(join(tmpdir(), 'baton-session-'));
+    const scratch = join(sessionDir, 'tmp');
+    mkdirSync(scratch);
+    const sandbox = createSandbox(workspace, settings).sandbox;
+    const run = async (env: NodeJS.ProcessEnv, writable: string[]): Promise<ProcessResult> => {
+      const wrapped = sandbox.wrap({
+        command: 'echo "tmp=${TMPDIR:-unset}" && mktemp',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+        writable,
+      });
+      try {
+        return await runProcess({
+          command: wrapped.command,
+          cwd: workspace,
+          env: wrapped.env,
+          timeoutMs: 30_000,
+        });
+      } finally {
+        wrapped.release();
+      }
+    };
+    const given = await run({ TMPDIR: scratch }, [sessionDir]);
+    expect(given.stdout).toContain(`tmp=${scratch}\n${scratch}/`);
+    expect(readdirSync(scratch)).toHaveLength(1);
+    // A TMPDIR outside what the sandbox may write (the harness's own /tmp) is not passed on.
+    const harnessOwn = await run({ TMPDIR: tmpdir() }, []);
+    expect(harnessOwn.stdout).toContain('tmp=unset');
+    rmSync(sessionDir, { recursive: true, force: true });
+  });
+
   it('cannot read a secret file in the host home', async () => {
     const secret = join(homedir(), `.baton-escape-secret-${process.pid}`);
     writeFileSync(secret, 'TOP-SECRET');

@@ -53,6 +53,10 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
       env.HOME = home;
       let inner = commandArgv(request.command);
       const writable = [...(request.writable ?? [])];
+      // TMPDIR passes only when it is a folder the sandbox binds writable (the session's scratch folder):
+      // the harness's own TMPDIR would point into the hidden /tmp.
+      const tmp = request.env.TMPDIR;
+      if (tmp !== undefined && writable.some((path) => isInside(tmp, path))) env.TMPDIR = tmp;
       const readOnly: string[] = [];
       if (proxy !== undefined) {
         // The proxy's socket is the only way out; a bridge inside turns it into 127.0.0.1:3128.
