@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentSessionResult } from '../agents/agent.ts';
 import type { Config } from '../config/resolve.ts';
+import { batonEnvAllowlist } from '../sandbox/policy.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { sleep } from '../util/sleep.ts';
 import { sanitizeText } from '../util/text.ts';
@@ -32,8 +33,13 @@ export function sessionEnvironment(
   scratch: string,
 ): NodeJS.ProcessEnv {
   const { task } = identity;
+  // Who the session is comes from the harness alone: a BATON_TASK_ID left in the harness's own
+  // environment must not tell a serial worker it is a parallel task.
+  const inherited = Object.fromEntries(
+    Object.entries(base).filter(([name]) => !batonEnvAllowlist.includes(name)),
+  );
   return {
-    ...base,
+    ...inherited,
     BATON_RUN_ID: identity.runId,
     BATON_ROLE: identity.role,
     BATON_WORKSPACE: identity.workspace,
