@@ -30,7 +30,9 @@ export function formatEvent(event: RunEvent): string | undefined {
     case 'iteration.rolled-back':
       return `  rollback reset to ${short(event.to)}${event.savedAs === null ? '' : `; the refused work is kept at ${event.savedAs}`}: ${head(event.reason, 200)}`;
     case 'plan.refreshed':
-      return `  plan     refreshed by ${event.agent} (${event.reason})${event.commit === null ? ', unchanged' : ` at ${short(event.commit)}`}`;
+      return event.session !== undefined && event.session.status !== 'completed'
+        ? `  plan     the planner session (${event.agent}) ${event.session.status}${event.session.error === undefined ? '' : `: ${head(event.session.error, 200)}`}; the plan is unchanged (${event.reason})`
+        : `  plan     refreshed by ${event.agent} (${event.reason})${event.commit === null ? ', unchanged' : ` at ${short(event.commit)}`}`;
     case 'feature.parked':
       return `  park     ${event.feature}: ${head(event.reason, 200)}`;
     case 'agent.switched':

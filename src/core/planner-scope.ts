@@ -1,3 +1,6 @@
+import type { AgentSessionResult } from '../agents/agent.ts';
+import type { Usage } from '../log/events.ts';
+import { head } from '../util/text.ts';
 import { changedPaths, runGit, untrackedPaths } from '../git/git.ts';
 import { moveToScratch } from '../guards/pollution.ts';
 
@@ -17,4 +20,19 @@ export async function keepOnlyPlannerFile(
   if (tracked.length > 0) await runGit(checkout, ['checkout', 'HEAD', '--', ...tracked]);
   if (untracked.length > 0) moveToScratch(checkout, scratchDir, untracked);
   return [...tracked, ...untracked];
+}
+
+/** A planner session as the log records it: its status, what it spent, why it failed. */
+export function plannerSession(session: AgentSessionResult): {
+  status: AgentSessionResult['status'];
+  usage: Usage;
+  error?: string;
+} {
+  return {
+    status: session.status,
+    usage: session.usage,
+    ...(session.status === 'completed' || session.error === undefined
+      ? {}
+      : { error: head(session.error, 500) }),
+  };
 }

@@ -76,6 +76,16 @@ const usageSchema = z
   .readonly();
 export type Usage = z.infer<typeof usageSchema>;
 
+/**
+ * How a planner session went (added in version 2; absent in older lines): its status, and what it spent,
+ * which counts in the budgets like a worker's.
+ */
+const plannerSessionSchema = z.object({
+  status: z.enum(['completed', 'failed', 'timed-out', 'aborted']),
+  usage: usageSchema,
+  error: z.string().optional(),
+});
+
 const verdictSchema = z
   .object({
     done: z.boolean(),
@@ -202,6 +212,7 @@ export const runEventSchemas = {
     reason: z.string(),
     commit: z.string().nullable(),
     agent: z.string(),
+    session: plannerSessionSchema.optional(),
   }),
   'feature.parked': event('feature.parked', {
     iteration: z.number(),
@@ -294,11 +305,13 @@ export const runEventSchemas = {
      * a merge may not break them. Absent in logs of version 1, where the coordinator measured them again.
      */
     passingOracles: strings.optional(),
+    session: plannerSessionSchema.optional(),
   }),
   'plan.refused': event('plan.refused', {
     revision: z.number(),
     attempt: z.number(),
     problems: strings,
+    session: plannerSessionSchema.optional(),
   }),
   'task.started': event('task.started', {
     task: z.string(),

@@ -30,9 +30,10 @@ export interface Upcaster {
 export const upcasters: readonly Upcaster[] = [
   {
     // Version 2 added the version on every line, the optional `passingOracles` of `tasks.planned`, the
-    // optional `task` of `guard.fired` (a parallel attempt's guards) and the guards `nested-repository`,
-    // `unsafe-file` and `uncommittable`; no field of version 1 changed, so a version 1 event is a
-    // version 2 event without them.
+    // optional `task` of `guard.fired` and `question.asked` (a parallel attempt's), the optional planner
+    // `session` of `plan.refreshed`, `tasks.planned` and `plan.refused` (its status and usage), and the
+    // guards `nested-repository`, `unsafe-file`, `uncommittable` and `worktree-growth`; no field of
+    // version 1 changed, so a version 1 event is a version 2 event without them.
     from: 1,
     up: (event) => ({ ...event, v: 2 }),
   },

@@ -284,6 +284,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     case 'plan.refreshed':
       return {
         ...next,
+        usage: event.session === undefined ? next.usage : addUsage(next.usage, event.session.usage),
         lastPlanRefresh: event.iteration,
         escalation: { ...next.escalation, replanned: next.noProgressStreak > 0 || next.escalation.replanned },
       };
@@ -467,6 +468,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       return { ...next, rateLimitWaits: next.rateLimitWaits + 1 };
     case 'tasks.planned':
     case 'plan.refused':
+      return withParallel(
+        event.session === undefined ? next : { ...next, usage: addUsage(next.usage, event.session.usage) },
+        event,
+      );
     case 'task.started':
     case 'task.returned':
     case 'task.abandoned':

@@ -6,6 +6,7 @@ import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 import { head, singleLine } from '../util/text.ts';
 import type { LoopContext } from './context.ts';
+import { plannerSession } from '../core/planner-scope.ts';
 import { startSession } from './session.ts';
 
 export function buildPlannerPrompt(
@@ -60,7 +61,7 @@ export async function runPlannerPass(
     reason,
   );
   writeFileSync(join(evidenceDir, 'planner-prompt.md'), prompt);
-  await startSession(context, context.planner, {
+  const session = await startSession(context, context.planner, {
     iteration,
     prompt,
     role: 'planner',
@@ -85,5 +86,12 @@ export async function runPlannerPass(
       details: [`the planner may only edit ${stateFiles.plan}; put back: ${stray.slice(0, 10).join(', ')}`],
     });
   }
-  context.emit({ type: 'plan.refreshed', iteration, reason, commit, agent: context.planner.id });
+  context.emit({
+    type: 'plan.refreshed',
+    iteration,
+    reason,
+    commit,
+    agent: context.planner.id,
+    session: plannerSession(session),
+  });
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
-import { keepOnlyPlannerFile } from '../core/planner-scope.ts';
+import { keepOnlyPlannerFile, plannerSession } from '../core/planner-scope.ts';
 import { commitPaths, runGit, untrackedPaths } from '../git/git.ts';
 import { moveToScratch } from '../guards/pollution.ts';
 import { orderedTasks } from '../log/task-state.ts';
@@ -94,11 +94,12 @@ export async function planTasks(context: ParallelContext, passingOracles?: reado
         agent: loop.planner.id,
         commit,
         ...(passingOracles === undefined ? {} : { passingOracles }),
+        session: plannerSession(session),
       });
       return;
     }
     problems = checked.problems;
-    loop.emit({ type: 'plan.refused', revision, attempt, problems });
+    loop.emit({ type: 'plan.refused', revision, attempt, problems, session: plannerSession(session) });
     // A refused plan is not kept on the branch; the next planner session sees the problems instead.
     await runGit(loop.workspace, ['checkout', 'HEAD', '--', tasksFileName], true);
     if ((await untrackedPaths(loop.workspace)).includes(tasksFileName)) {
