@@ -43,11 +43,13 @@ async function inside(
   script: string,
   env: NodeJS.ProcessEnv = {},
   sandbox: Sandbox = createSandbox(workspace, settings).sandbox,
+  writable: readonly string[] = [],
 ): Promise<ProcessResult> {
   expect(sandbox.backend).toBe('bwrap');
   const wrapped = sandbox.wrap({
     command: script,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BATON_RUN_ID: 'escape-suite', ...env },
+    writable,
   });
   try {
     return await runProcess({
@@ -119,23 +121,8 @@ describe.runIf(detectBwrap().works)('the bwrap sandbox holds against hostile wor
     const scratch = join(sessionDir, 'tmp');
     mkdirSync(scratch);
     const sandbox = createSandbox(workspace, settings).sandbox;
-    const run = async (env: NodeJS.ProcessEnv, writable: string[]): Promise<ProcessResult> => {
-      const wrapped = sandbox.wrap({
-        command: 'echo "tmp=${TMPDIR:-unset}" && mktemp',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-        writable,
-      });
-      try {
-        return await runProcess({
-          command: wrapped.command,
-          cwd: workspace,
-          env: wrapped.env,
-          timeoutMs: 30_000,
-        });
-      } finally {
-        wrapped.release();
-      }
-    };
+    const run = (env: NodeJS.ProcessEnv, writable: string[]): Promise<ProcessResult> =>
+      inside('echo "tmp=${TMPDIR:-unset}" && mktemp', env, sandbox, writable);
     const given = await run({ TMPDIR: scratch }, [sessionDir]);
     expect(given.stdout).toContain(`tmp=${scratch}\n${scratch}/`);
     expect(readdirSync(scratch)).toHaveLength(1);

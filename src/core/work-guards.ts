@@ -250,10 +250,8 @@ export function decideWorkGuards(
     }
   }
 
-  const inNested = (path: string): boolean =>
-    snapshot.nested.some((entry) => path === entry.path || path.startsWith(`${entry.path}/`));
   const { scratch } = classifyUntracked(
-    snapshot.untracked.filter((path) => !inNested(path)),
+    snapshot.untracked.filter((path) => !inNestedRepository(path)),
     guards.pollution.patterns,
   );
   if (scratch.length > 0) {
