@@ -21,10 +21,10 @@ import {
   runGit,
   stagedGitlinks,
   stashAll,
-  tag,
   unifiedDiff,
   untrackedPaths,
   untrustedPopulatedGitlinks,
+  updateRef,
   worktreeConfigFiles,
 } from '../src/git/git.ts';
 import { detectNestedRepositories } from '../src/guards/nested-repository.ts';
@@ -246,7 +246,7 @@ describe('hooks', () => {
     writeFileSync(join(repo, 'README.md'), '# changed\n');
     const commit = await commitAll(repo, 'harness commit');
     expect(commit).not.toBeNull();
-    await tag(repo, 'baton/checkpoint', commit ?? 'HEAD');
+    await updateRef(repo, 'refs/baton/checkpoint', commit ?? 'HEAD');
     writeFileSync(join(repo, 'README.md'), '# again\n');
     await restorePath(repo, 'README.md');
     await resetHard(repo, 'HEAD~1');

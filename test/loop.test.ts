@@ -63,7 +63,14 @@ describe('the loop', () => {
       expect(git(workspace, 'cat-file', '-t', entry.evidence?.commit ?? '').trim()).toBe('commit');
     }
     expect(git(workspace, 'status', '--porcelain')).toBe('');
-    expect(git(workspace, 'tag', '--list', 'baton/*').trim().split('\n')).toHaveLength(2);
+    // Checkpoints are baton's refs, never tags: `git describe` and `git push --tags` stay the project's.
+    expect(
+      git(workspace, 'for-each-ref', '--format=%(refname)', 'refs/baton/')
+        .trim()
+        .split('\n')
+        .filter((ref) => /\/checkpoint-\d+$/.test(ref)),
+    ).toHaveLength(2);
+    expect(git(workspace, 'tag', '--list')).toBe('');
     expect(readFileSync(join(workspace, 'PROGRESS.md'), 'utf8')).toContain('## Iteration 2');
   });
 

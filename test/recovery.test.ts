@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -210,8 +210,17 @@ describe('checkpoints and rollback', () => {
     ]);
     writeFileSync(join(workspace, 'unsaved.txt'), 'a person was typing\n');
     const before = git(workspace, 'rev-parse', 'HEAD').trim();
-    const result = await rollbackTo(workspace, '1');
-    expect(result).toMatchObject({ featuresPassing: 1, featuresTotal: 3 });
+    // Uncommitted work is never taken without --force; the refusal moves nothing.
+    await expect(rollbackTo(workspace, '1')).rejects.toMatchObject({ code: 'ROLLBACK_WOULD_LOSE_WORK' });
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(before);
+    expect(readFileSync(join(workspace, 'unsaved.txt'), 'utf8')).toBe('a person was typing\n');
+    const result = await rollbackTo(workspace, '1', { force: true });
+    expect(result).toMatchObject({
+      featuresPassing: 1,
+      featuresTotal: 3,
+      applied: true,
+      uncommitted: ['unsaved.txt'],
+    });
     expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(checkpoints[0]?.commit);
     expect(existsSync(join(workspace, 'b.txt'))).toBe(false);
     expect(result.backup).toMatch(/^refs\/baton\/backup\//);
@@ -225,6 +234,62 @@ describe('checkpoints and rollback', () => {
     ]);
     expect(readRun(workspace).state.featuresPassing).toBe(1);
     await expect(rollbackTo(workspace, '9')).rejects.toMatchObject({ code: 'CHECKPOINT_NOT_FOUND' });
+    // The later checkpoints are still there (their refs exist): rolling forward again works.
+    expect(listCheckpoints(workspace).map((entry) => entry.iteration)).toEqual([1, 2, 3]);
+    await rollbackTo(workspace, '3');
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(checkpoints[2]?.commit);
+  });
+
+  it("refuses to take a person's commit, shows it with --dry-run, and with --force keeps everything with a working undo", async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures });
+    expect((await runLoop({ workspace, agent: fileWorker() })).stop.reason).toBe('done');
+    writeFileSync(join(workspace, 'README.md'), '# the person wrote this\n');
+    git(workspace, 'add', 'README.md');
+    git(
+      workspace,
+      '-c',
+      'user.name=Pat Person',
+      '-c',
+      'user.email=pat@example.test',
+      'commit',
+      '-qm',
+      'Docs by a person',
+    );
+    const personCommit = git(workspace, 'rev-parse', 'HEAD').trim();
+    writeFileSync(join(workspace, 'a.txt'), 'edited, not committed\n');
+    writeFileSync(join(workspace, 'NOTES.txt'), 'untracked notes\n');
+    const snapshot = (): string[] => [
+      git(workspace, 'rev-parse', 'HEAD').trim(),
+      readFileSync(join(workspace, 'a.txt'), 'utf8'),
+      readFileSync(join(workspace, 'NOTES.txt'), 'utf8'),
+      readFileSync(join(workspace, 'README.md'), 'utf8'),
+    ];
+    const before = snapshot();
+
+    const dry = await rollbackTo(workspace, '1', { dryRun: true });
+    expect(dry.applied).toBe(false);
+    expect(dry.undone.find((entry) => entry.commit === personCommit)).toMatchObject({
+      person: true,
+      author: 'Pat Person <pat@example.test>',
+    });
+    expect(dry.undone.filter((entry) => entry.person)).toHaveLength(1);
+    expect([...dry.uncommitted].sort()).toEqual(['NOTES.txt', 'a.txt']);
+    expect(snapshot()).toEqual(before);
+
+    const refused = await rollbackTo(workspace, '1').catch((caught: unknown) => caught);
+    expect(refused).toMatchObject({ code: 'ROLLBACK_WOULD_LOSE_WORK' });
+    expect((refused as BatonError).message).toContain(personCommit.slice(0, 8));
+    expect(snapshot()).toEqual(before);
+
+    const forced = await rollbackTo(workspace, '1', { force: true });
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(forced.commit);
+    expect(existsSync(join(workspace, 'NOTES.txt'))).toBe(false);
+    expect(forced.undo).not.toBeNull();
+    execSync(forced.undo ?? '', { cwd: workspace });
+    expect(snapshot()).toEqual(before);
+    expect(
+      git(workspace, 'status', '--porcelain', '--untracked-files=all').split('\n').sort().filter(Boolean),
+    ).toEqual([' M a.txt', '?? NOTES.txt']);
   });
 });
 

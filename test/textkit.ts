@@ -161,10 +161,10 @@ function isRules(options: TextkitOptions | readonly Rule[]): options is readonly
 
 /** Every checkpoint of the run is still in the branch's history: nothing committed was lost. */
 export function checkpointsAreAncestors(run: TextkitRun): boolean {
-  const tags = git(run.workspace, 'tag', '--list', `baton/${run.runId}/*`)
+  const tags = git(run.workspace, 'for-each-ref', '--format=%(refname)', `refs/baton/${run.runId}/`)
     .trim()
     .split('\n')
-    .filter((line) => line !== '');
+    .filter((line) => /\/checkpoint-\d+$/.test(line));
   return tags.every((name) => {
     try {
       git(run.workspace, 'merge-base', '--is-ancestor', name, 'HEAD');

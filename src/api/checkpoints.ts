@@ -1,6 +1,10 @@
 import { join, resolve } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
-import { fileAt, gitCommonDir, headCommit, runGit } from '../git/git.ts';
+import { checkpointIteration } from '../git/baton-refs.ts';
+import { changedPaths, fileAt, gitCommonDir, headCommit, runGit, untrackedPaths } from '../git/git.ts';
+import { isHarnessAuthor } from '../git/person-identity.ts';
+import { describePaths } from '../guards/pollution.ts';
+import { head as headOf, singleLine } from '../util/text.ts';
 import { EventLog } from '../log/event-log.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { acquireRunLock } from '../run/lock.ts';
@@ -31,20 +35,65 @@ export function listCheckpoints(workspace: string, runId?: string): CheckpointIn
   });
 }
 
-export interface RollbackResult {
+export interface RollbackCommit {
+  readonly commit: string;
+  readonly subject: string;
+  readonly author: string;
+  /** Made by a person (not baton's own record, not a worker's work): never undone without --force. */
+  readonly person: boolean;
+}
+
+/** What a rollback does (or, with --dry-run, would do), before anything moves. */
+export interface RollbackPlan {
   readonly tag: string;
   readonly commit: string;
-  /** The ref that keeps the state the workspace had before (commits and uncommitted changes). */
-  readonly backup: string | null;
+  /** HEAD before the rollback. */
+  readonly head: string | null;
+  /** The commits after the checkpoint that leave the branch (kept under the backup ref). */
+  readonly undone: readonly RollbackCommit[];
+  /** Uncommitted changes and untracked files (kept under the backup ref too). */
+  readonly uncommitted: readonly string[];
   readonly featuresPassing: number;
   readonly featuresTotal: number;
 }
 
+export interface RollbackResult extends RollbackPlan {
+  /** False for --dry-run: nothing moved. */
+  readonly applied: boolean;
+  /** The ref that keeps the state the workspace had before (commits and uncommitted changes). */
+  readonly backup: string | null;
+  /** The commands that put everything back as it was, when something was kept. */
+  readonly undo: string | null;
+}
+
+export interface RollbackOptions {
+  /** Say what would happen; change nothing. */
+  readonly dryRun?: boolean;
+  /** Also undo a person's commits and set aside uncommitted work (all of it kept under the backup ref). */
+  readonly force?: boolean;
+}
+
+async function commitsAfter(workspace: string, from: string): Promise<RollbackCommit[]> {
+  const listed = await runGit(workspace, ['log', '--format=%H%x00%an <%ae>%x00%ae%x00%s', `${from}..HEAD`]);
+  return listed.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [commit = '', author = '', email = '', subject = ''] = line.split('\0');
+      return { commit, author, subject, person: !isHarnessAuthor(email) };
+    });
+}
+
 /**
- * Put the workspace back to a checkpoint (`3`, `checkpoint-3` or a full tag name). Whatever it had
- * beyond that, committed or not, is kept under refs/baton/backup/<time>: a rollback never destroys work.
+ * Put the workspace back to a checkpoint (`3`, `checkpoint-3` or its ref name). It refuses when a
+ * person's commit or uncommitted work would leave the branch, unless `force`; whatever it takes off the
+ * branch, committed or not, is kept under refs/baton/backup/<time>, and the result says how to undo it.
  */
-export async function rollbackTo(workspaceInput: string, target: string): Promise<RollbackResult> {
+export async function rollbackTo(
+  workspaceInput: string,
+  target: string,
+  options: RollbackOptions = {},
+): Promise<RollbackResult> {
   const workspace = resolve(workspaceInput);
   const runId = listRuns(workspace).at(-1);
   if (runId === undefined) {
@@ -55,12 +104,10 @@ export async function rollbackTo(workspaceInput: string, target: string): Promis
     });
   }
   const checkpoints = listCheckpoints(workspace, runId);
-  const wanted = /^\d+$/.test(target)
-    ? `baton/${runId}/checkpoint-${target}`
-    : target.startsWith('baton/')
-      ? target
-      : `baton/${runId}/${target}`;
-  const checkpoint = checkpoints.find((entry) => entry.tag === wanted);
+  const iteration = checkpointIteration(target);
+  const checkpoint = checkpoints.find((entry) =>
+    iteration === null ? entry.tag === target : entry.iteration === iteration,
+  );
   if (checkpoint === undefined) {
     throw new BatonError(`there is no checkpoint ${target} in run ${runId}`, {
       code: 'CHECKPOINT_NOT_FOUND',
@@ -71,6 +118,44 @@ export async function rollbackTo(workspaceInput: string, target: string): Promis
   // Holding the run lock keeps a harness from starting mid-rollback, and refuses while one runs.
   const lock = acquireRunLock(workspace, runId);
   try {
+    const head = await headCommit(workspace);
+    const undone = await commitsAfter(workspace, checkpoint.commit);
+    const uncommitted = [
+      ...new Set([...(await changedPaths(workspace)), ...(await untrackedPaths(workspace))]),
+    ];
+    const text = await fileAt(workspace, checkpoint.commit, 'FEATURES.json');
+    const parsed = text === null ? undefined : parseFeatureList(text);
+    const features = parsed?.ok === true ? parsed.list.features : [];
+    const passing = features.filter((feature) => feature.status === 'passing').map((feature) => feature.id);
+    const plan: RollbackPlan = {
+      tag: checkpoint.tag,
+      commit: checkpoint.commit,
+      head,
+      undone,
+      uncommitted,
+      featuresPassing: passing.length,
+      featuresTotal: features.length,
+    };
+    if (options.dryRun === true) return { ...plan, applied: false, backup: null, undo: null };
+    const persons = undone.filter((entry) => entry.person);
+    if (options.force !== true && (persons.length > 0 || uncommitted.length > 0)) {
+      const what = [
+        ...(persons.length > 0
+          ? [
+              `${persons.length} commit(s) by a person after the checkpoint (${persons.map((entry) => `${entry.commit.slice(0, 8)} ${headOf(singleLine(entry.subject), 60)}`).join('; ')})`,
+            ]
+          : []),
+        ...(uncommitted.length > 0 ? [`uncommitted changes in ${describePaths(uncommitted, 5)}`] : []),
+      ];
+      throw new BatonError(
+        `rolling back to ${checkpoint.tag} would take off the branch ${what.join(' and ')}`,
+        {
+          code: 'ROLLBACK_WOULD_LOSE_WORK',
+          fix: `commit or stash your work and roll back to a later checkpoint, or pass --force (all of it is kept under refs/baton/backup/ and the output says how to undo); \`baton rollback ${checkpoint.iteration} --dry-run\` shows what would move`,
+          exitCode: exitCodes.usage,
+        },
+      );
+    }
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     const backup = await saveAndReset(
       workspace,
@@ -78,10 +163,6 @@ export async function rollbackTo(workspaceInput: string, target: string): Promis
       checkpoint.commit,
       `baton: state before rolling back to ${checkpoint.tag}`,
     );
-    const text = await fileAt(workspace, checkpoint.commit, 'FEATURES.json');
-    const parsed = text === null ? undefined : parseFeatureList(text);
-    const features = parsed?.ok === true ? parsed.list.features : [];
-    const passing = features.filter((feature) => feature.status === 'passing').map((feature) => feature.id);
     const { log } = EventLog.open(
       eventLogPath(workspace, runId),
       join(await gitCommonDir(workspace), 'baton', 'runs', runId, 'events.jsonl'),
@@ -103,13 +184,17 @@ export async function rollbackTo(workspaceInput: string, target: string): Promis
       await runGit(workspace, ['reset', '--hard', checkpoint.commit]);
     }
     return {
-      tag: checkpoint.tag,
-      commit: checkpoint.commit,
+      ...plan,
+      applied: true,
       backup,
-      featuresPassing: passing.length,
-      featuresTotal: features.length,
+      undo: backup === null || head === null ? null : undoCommand(backup, head, uncommitted.length > 0),
     };
   } finally {
     lock.release();
   }
+}
+
+/** Back to the state before: the commits, and the uncommitted work uncommitted again. */
+function undoCommand(backup: string, head: string, hadUncommitted: boolean): string {
+  return hadUncommitted ? `git reset --hard ${backup} && git reset ${head}` : `git reset --hard ${backup}`;
 }

@@ -130,24 +130,59 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
 
   program
     .command('rollback')
-    .description('put the workspace back to a checkpoint; what it had is kept under refs/baton/backup/')
-    .argument('<checkpoint>', 'an iteration number from `baton checkpoints`, or a checkpoint tag')
+    .description(
+      "put the workspace back to a checkpoint; refuses to take a person's commits or uncommitted work unless --force, and keeps everything it takes under refs/baton/backup/",
+    )
+    .argument('<checkpoint>', 'an iteration number from `baton checkpoints`, or a checkpoint ref')
     .addOption(workspaceOption())
+    .option('--dry-run', 'say what would move; change nothing')
+    .option(
+      '--force',
+      "also take a person's commits and uncommitted work off the branch (kept, with the undo command)",
+    )
     .option('--json', 'print as JSON')
-    .action(async (target: string, flags: { workspace: string; json?: boolean }) => {
-      const result = await rollbackTo(flags.workspace, target);
-      if (flags.json === true) io.out(JSON.stringify(result, null, 2));
-      else {
+    .action(
+      async (
+        target: string,
+        flags: { workspace: string; json?: boolean; dryRun?: boolean; force?: boolean },
+      ) => {
+        const result = await rollbackTo(flags.workspace, target, {
+          dryRun: flags.dryRun,
+          force: flags.force,
+        });
+        if (flags.json === true) {
+          io.out(JSON.stringify(result, null, 2));
+          return;
+        }
+        const verb = result.applied ? 'rolled back to' : 'would roll back to';
         io.out(
-          `rolled back to ${result.tag} (${result.commit.slice(0, 8)}): ${result.featuresPassing}/${result.featuresTotal} features passing`,
+          `${verb} ${result.tag} (${result.commit.slice(0, 8)}): ${result.featuresPassing}/${result.featuresTotal} features passing`,
         );
-        io.out(
-          result.backup === null
-            ? '  nothing beyond the checkpoint needed keeping'
-            : `  the previous state is kept at ${result.backup}`,
-        );
-      }
-    });
+        for (const entry of result.undone) {
+          io.out(
+            `  ${result.applied ? 'took off' : 'would take off'} ${entry.commit.slice(0, 8)} ${entry.subject}${entry.person ? ` (a person's commit, by ${entry.author})` : ''}`,
+          );
+        }
+        if (result.uncommitted.length > 0) {
+          io.out(
+            `  ${result.applied ? 'set aside' : 'would set aside'} uncommitted work: ${result.uncommitted.join(', ')}`,
+          );
+        }
+        if (!result.applied) {
+          io.out(
+            result.undone.length === 0 && result.uncommitted.length === 0
+              ? '  nothing beyond the checkpoint would move'
+              : '  nothing was changed (--dry-run)',
+          );
+          return;
+        }
+        if (result.backup === null) io.out('  nothing beyond the checkpoint needed keeping');
+        else {
+          io.out(`  everything it took is kept at ${result.backup}`);
+          if (result.undo !== null) io.out(`  to undo: ${result.undo}`);
+        }
+      },
+    );
 
   program
     .command('explain')

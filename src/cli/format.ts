@@ -38,7 +38,7 @@ export function formatEvent(event: RunEvent): string | undefined {
     case 'agent.switched':
       return `  switch   ${event.from} -> ${event.to}: ${event.reason}`;
     case 'human.edited':
-      return `  person   committed changes made between iterations: ${head(event.paths.join(', '), 200)}`;
+      return `  person   committed changes made between iterations${event.author === undefined ? '' : ` as ${event.author}`}: ${head(event.paths.join(', '), 200)}`;
     case 'steer.received':
       return `  steer    "${head(event.message, 200)}"${event.unpark.length > 0 ? ` (unparks ${event.unpark.join(', ')})` : ''}`;
     case 'iteration.interrupted':

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { defaultMaxOutputBytes, runGit } from './run-git.ts';
+import { defaultMaxOutputBytes, runGit, type GitIdentity } from './run-git.ts';
 import { GitWorkerContentError } from './worker-content.ts';
 
 /**
@@ -8,7 +8,7 @@ import { GitWorkerContentError } from './worker-content.ts';
  * commits under its own identity, never signs, and runs no hook: its commits record what happened,
  * they are not a developer's.
  */
-export { runGit, type GitResult, type RunGitOptions } from './run-git.ts';
+export { runGit, type GitIdentity, type GitResult, type RunGitOptions } from './run-git.ts';
 export { GitWorkerContentError, isWorkerContentError, type WorkerContentReason } from './worker-content.ts';
 
 export async function isGitRepository(cwd: string): Promise<boolean> {
@@ -128,10 +128,14 @@ async function refuseNestedRepositories(cwd: string, pathspecs: readonly string[
 }
 
 /** Stage everything and commit it; returns the new commit, or null when there was nothing to commit. */
-export async function commitAll(cwd: string, message: string): Promise<string | null> {
+export async function commitAll(
+  cwd: string,
+  message: string,
+  identity?: GitIdentity,
+): Promise<string | null> {
   await refuseNestedRepositories(cwd);
   await runGit(cwd, ['add', '--all']);
-  return commitStaged(cwd, message);
+  return commitStaged(cwd, message, identity);
 }
 
 export async function commitPaths(
@@ -144,15 +148,11 @@ export async function commitPaths(
   return commitStaged(cwd, message);
 }
 
-async function commitStaged(cwd: string, message: string): Promise<string | null> {
+async function commitStaged(cwd: string, message: string, identity?: GitIdentity): Promise<string | null> {
   const staged = await runGit(cwd, ['diff', '--cached', '--quiet'], true);
   if (staged.exitCode === 0) return null;
-  await runGit(cwd, ['commit', '--quiet', '--no-verify', '-m', message]);
+  await runGit(cwd, ['commit', '--quiet', '--no-verify', '-m', message], { identity });
   return headCommit(cwd);
-}
-
-export async function tag(cwd: string, name: string, commit: string): Promise<void> {
-  await runGit(cwd, ['tag', '--force', name, commit]);
 }
 
 /**

@@ -12,7 +12,7 @@ import { faultBeforeGitCommand } from '../util/fault.ts';
  */
 
 /** The harness commits under its own identity; its commits record what happened. */
-const harnessIdentity = {
+export const harnessIdentity = {
   GIT_AUTHOR_NAME: 'baton',
   GIT_AUTHOR_EMAIL: 'baton@localhost',
   GIT_COMMITTER_NAME: 'baton',
@@ -107,6 +107,13 @@ export interface RunGitOptions {
    * record only.
    */
   readonly onRecord?: (record: string) => void;
+  /** Who a commit is by (a person's changes are theirs); the harness's own identity otherwise. */
+  readonly identity?: GitIdentity;
+}
+
+export interface GitIdentity {
+  readonly name: string;
+  readonly email: string;
 }
 
 export interface GitResult {
@@ -141,6 +148,7 @@ export function gitEnvironment(
   cwd: string,
   remote: boolean,
   source: NodeJS.ProcessEnv = process.env,
+  identity?: GitIdentity,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of [...passedThrough, ...(remote ? passedThroughForRemotes : [])]) {
@@ -150,6 +158,14 @@ export function gitEnvironment(
   return {
     ...env,
     ...harnessIdentity,
+    ...(identity === undefined
+      ? {}
+      : {
+          GIT_AUTHOR_NAME: identity.name,
+          GIT_AUTHOR_EMAIL: identity.email,
+          GIT_COMMITTER_NAME: identity.name,
+          GIT_COMMITTER_EMAIL: identity.email,
+        }),
     LC_ALL: 'C',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
@@ -252,7 +268,7 @@ export function runGit(
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', hardenedArguments(args), {
       cwd,
-      env: gitEnvironment(cwd, remoteSubcommands.has(subcommandOf(args))),
+      env: gitEnvironment(cwd, remoteSubcommands.has(subcommandOf(args)), process.env, settings.identity),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills whatever git started too
     });

@@ -236,6 +236,8 @@ export const runEventSchemas = {
     iteration: z.number(),
     paths: strings,
     commit: z.string().nullable(),
+    /** Whose commit it is (`Name <email>`): the person's git identity, or baton's when none is set. */
+    author: z.string().optional(),
   }),
   'steer.received': event('steer.received', {
     iteration: z.number(),

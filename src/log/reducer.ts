@@ -187,7 +187,8 @@ function finishCurrent(state: RunState): RunState {
 /** Where a regression is rolled back to: the last checkpoint and the checks that held there (else the start). */
 export function rollbackPoint(state: RunState): { commit: string; checks: readonly CheckResult[] } | null {
   if (state.lastCheckpoint !== null) {
-    return { commit: state.lastCheckpoint.commit, checks: state.checkpointChecks.at(-1) ?? [] };
+    const index = state.checkpoints.findIndex((entry) => entry.tag === state.lastCheckpoint?.tag);
+    return { commit: state.lastCheckpoint.commit, checks: state.checkpointChecks[index] ?? [] };
   }
   return state.startCommit === null ? null : { commit: state.startCommit, checks: [] };
 }
@@ -374,16 +375,14 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
     case 'run.unpaused':
       return { ...next, paused: false, segmentStartedAt: event.at };
     case 'checkpoint.restored': {
-      const index = next.checkpoints.findIndex((entry) => entry.tag === event.tag);
-      const checkpoints = index < 0 ? next.checkpoints : next.checkpoints.slice(0, index + 1);
+      // Later checkpoints stay listed (their refs still exist): a person can roll forward to one again.
+      const restored = next.checkpoints.find((entry) => entry.tag === event.tag);
       return {
         ...next,
-        checkpointChecks: index < 0 ? next.checkpointChecks : next.checkpointChecks.slice(0, index + 1),
         featuresPassing: event.featuresPassing,
         featuresTotal: event.featuresTotal,
         passingFeatures: event.passingFeatures,
-        checkpoints,
-        lastCheckpoint: checkpoints.at(-1) ?? null,
+        lastCheckpoint: restored ?? next.lastCheckpoint,
       };
     }
     case 'question.asked':

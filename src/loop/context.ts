@@ -1,5 +1,6 @@
 import type { Agent } from '../agents/agent.ts';
 import type { Config } from '../config/resolve.ts';
+import type { GitIdentity } from '../git/run-git.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { CheckResult, NewRunEvent, RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
@@ -28,10 +29,10 @@ export interface LoopContext {
   /** Existing test files and protected files, path -> blob id, as they were when the run started. */
   readonly locked: ReadonlyMap<string, string>;
   state: RunState;
+  /** The person's git identity (a person's changes are committed as theirs); null when none is set. */
+  readonly person: GitIdentity | null;
   /** Results of the previous iteration's checks, to detect regressions and show failures (from the fold). */
   readonly previousChecks: readonly CheckResult[];
-  /** The commit a regression is rolled back to, and the checks that held there (from the fold). */
-  readonly checkpoint: { readonly commit: string; readonly checks: readonly CheckResult[] };
   readonly emit: (event: NewRunEvent) => RunEvent;
 }
 

@@ -1,6 +1,7 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
 import { newlyPassing, passingIds, withEvidence } from '../core/evidence.ts';
-import { commitPaths, headCommit, runGit, tag } from '../git/git.ts';
+import { checkpointRef } from '../git/baton-refs.ts';
+import { commitPaths, headCommit, runGit, updateRef } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
 import { countPassing, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
@@ -29,7 +30,7 @@ export interface IterationRecord {
 
 /**
  * Settle and record: statuses and evidence in FEATURES.json (only the harness writes them), an entry in
- * PROGRESS.md, one commit, a checkpoint tag when nothing regressed, and the iteration.ended event.
+ * PROGRESS.md, one commit, a checkpoint ref when nothing regressed, and the iteration.ended event.
  */
 export async function recordIteration(context: LoopContext, record: IterationRecord): Promise<void> {
   const { iteration, checks, verdict, session } = record;
@@ -76,10 +77,10 @@ export async function recordIteration(context: LoopContext, record: IterationRec
   // A checkpoint marks a state worth returning to: nothing that passed before fails now.
   if ((record.regressed.length === 0 || record.restoredCheckpoint) && record.smokePassed) {
     const commit = recordCommit ?? (await headCommit(context.workspace)) ?? record.verifiedCommit;
-    const name = `baton/${context.runId}/checkpoint-${iteration}`;
-    await tag(context.workspace, name, commit);
+    const name = checkpointRef(context.runId, iteration);
+    await updateRef(context.workspace, name, commit);
     context.emit({ type: 'checkpoint.created', iteration, tag: name, commit });
-    // One tag per iteration would leave thousands of loose ref files on a long run: pack them now and then.
+    // One ref per iteration would leave thousands of loose ref files on a long run: pack them now and then.
     if (iteration % 100 === 0) await runGit(context.workspace, ['pack-refs', '--all'], true);
   }
   context.emit({

@@ -3,10 +3,11 @@ import type { Config } from '../config/resolve.ts';
 import { defaultAgentTimeoutMs } from '../config/fragments/agent.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { listTree } from '../git/git.ts';
+import { personIdentity } from '../git/person-identity.ts';
 import { lockedPaths } from '../guards/diff-review.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { CheckResult, NewRunEvent, RunEvent } from '../log/events.ts';
-import { reduceRunState, rollbackPoint, type RunState } from '../log/reducer.ts';
+import { reduceRunState, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../agents/registry.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
@@ -56,6 +57,7 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
       (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace)),
     sandbox,
     sandboxWarning: warning,
+    person: await personIdentity(workspace, input.env ?? process.env),
     locked,
     agentTimeoutMs: config.agent?.timeoutMs ?? defaultAgentTimeoutMs,
     env: input.env ?? process.env,
@@ -63,12 +65,9 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     log: input.log,
     now: input.now,
     state: input.state,
-    // Both are read from the fold, never kept beside it, so a resumed run has exactly what the live one had.
+    // Read from the fold, never kept beside it, so a resumed run has exactly what the live one had.
     get previousChecks(): readonly CheckResult[] {
       return context.state.previousChecks;
-    },
-    get checkpoint(): { commit: string; checks: readonly CheckResult[] } {
-      return rollbackPoint(context.state) ?? { commit: input.startCommit, checks: [] };
     },
     emit: (event: NewRunEvent) => {
       const written = input.log.append(event, input.now());

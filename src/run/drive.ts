@@ -1,5 +1,6 @@
 import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { sleep } from '../util/sleep.ts';
+import { checkpointRef } from '../git/baton-refs.ts';
 import { runGit } from '../git/git.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
@@ -97,11 +98,7 @@ export async function abandonIteration(context: LoopContext, reason: string): Pr
     `baton: unfinished iteration ${iteration} (${reason})`,
   );
   // A checkpoint that iteration tagged would point at work that is no longer on the branch.
-  await runGit(
-    context.workspace,
-    ['tag', '--delete', `baton/${context.runId}/checkpoint-${iteration}`],
-    true,
-  );
+  await runGit(context.workspace, ['update-ref', '-d', checkpointRef(context.runId, iteration)], true);
   context.emit({ type: 'iteration.interrupted', iteration, savedAs, resetTo: summary.startCommit, reason });
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll, changedPaths, headCommit, untrackedPaths } from '../../git/git.ts';
+import { harnessIdentity } from '../../git/run-git.ts';
 import { describePaths } from '../../guards/pollution.ts';
 import type { CheckResult } from '../../log/events.ts';
 import type { CheckContext } from '../../checks/registry.ts';
@@ -40,9 +41,20 @@ export async function prepareIteration(context: LoopContext, iteration: number):
   if (humanEdits.length > 0) {
     const commit = await commitAll(
       context.workspace,
-      `baton: changes made by a person between iterations (${head(describePaths(humanEdits, 3), 100)})`,
+      `Changes made between iterations of baton run ${context.runId} (${head(describePaths(humanEdits, 3), 100)})`,
+      context.person ?? undefined,
     );
-    context.emit({ type: 'human.edited', iteration, paths: humanEdits, commit });
+    const author = context.person ?? {
+      name: harnessIdentity.GIT_AUTHOR_NAME,
+      email: harnessIdentity.GIT_AUTHOR_EMAIL,
+    };
+    context.emit({
+      type: 'human.edited',
+      iteration,
+      paths: humanEdits,
+      commit,
+      author: `${author.name} <${author.email}>`,
+    });
   }
   context.emit({
     type: 'iteration.started',

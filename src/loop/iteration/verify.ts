@@ -20,7 +20,7 @@ export interface VerifiedWork {
   /** Checks that passed when the iteration started (`kind:name`). */
   readonly wasPassing: ReadonlySet<string>;
   readonly regressed: readonly string[];
-  /** A regression was rolled back: the tree is the last checkpoint's again. */
+  /** A regression was rolled back: the tree is the iteration's start again (its worker's work undone). */
   readonly restoredCheckpoint: boolean;
   /** Reasons the work cannot count as done: refusals, corrections, the regression. */
   readonly refusals: readonly string[];
@@ -56,8 +56,8 @@ function setAsideAfterChecks(
 
 /**
  * Verify: the harness runs every feature's verify command and every oracle itself, stashes what was left
- * uncommitted, and rolls a silent regression (a check that passed before and fails now) back to the last
- * checkpoint (or keeps it and says so, with `guards.regression: keep`).
+ * uncommitted, and rolls a silent regression (a check that passed before and fails now) back to where the
+ * iteration started (or keeps it and says so, with `guards.regression: keep`).
  */
 export async function verifyWork(
   context: LoopContext,
@@ -120,12 +120,15 @@ export async function verifyWork(
     action: 'rejected',
     details: [detail],
   });
+  // Only this iteration's work is undone: the branch goes back to where the iteration started, which
+  // holds every earlier iteration's accepted work and everything a person committed (the last checkpoint
+  // could be older than a person's commit made while the run was paused).
   await rollBack(
     context,
     iteration,
     verifiedCommit,
-    context.checkpoint.commit,
-    `the worker ${detail}; rolled back to the last checkpoint`,
+    prepared.headBefore,
+    `the worker ${detail}; its work was rolled back to where the iteration started`,
   );
   // Verify the restored tree again, so every result recorded describes what is on disk.
   const restored = currentFeatures(context);
@@ -133,7 +136,7 @@ export async function verifyWork(
     ...checkContext,
     outputDir: join(prepared.dir, 'checks-after-rollback'),
   });
-  context.emit({ type: 'verify.ended', iteration, commit: context.checkpoint.commit, checks: recheck });
+  context.emit({ type: 'verify.ended', iteration, commit: prepared.headBefore, checks: recheck });
   // What the second verification left is handled like the first's: nested repositories aside, the rest
   // stashed (else the next iteration would commit it as a person's edit).
   const leftAfterRollback = await changedPaths(context.workspace);
@@ -153,12 +156,12 @@ export async function verifyWork(
   return {
     ...verified,
     checks: recheck,
-    verifiedCommit: context.checkpoint.commit,
+    verifiedCommit: prepared.headBefore,
     restoredCheckpoint: true,
     features: restored,
     refusals: [
       ...verified.refusals,
-      `the worker ${detail}; the iteration was rolled back to the last checkpoint: fix the feature without breaking the others`,
+      `the worker ${detail}; its work was rolled back to where the iteration started: fix the feature without breaking the others`,
       ...(lateAfterRollback === undefined ? [] : [lateAfterRollback]),
     ],
   };
