@@ -1,5 +1,5 @@
 import { execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listCheckpoints, rollbackTo } from '../src/api/checkpoints.ts';
@@ -290,6 +290,57 @@ describe('checkpoints and rollback', () => {
     expect(
       git(workspace, 'status', '--porcelain', '--untracked-files=all').split('\n').sort().filter(Boolean),
     ).toEqual([' M a.txt', '?? NOTES.txt']);
+  });
+});
+
+describe("a person's work around a regression rollback", () => {
+  it("keeps a person's commit, uncommitted edit and untracked file made between iterations, byte for byte, under their identity", async () => {
+    const workspace = await makeWorkspace({
+      features: threeFeatures,
+      budgets: { iterations: 2, noProgressIterations: 0 },
+    });
+    git(workspace, 'config', 'user.name', 'Pat Person');
+    git(workspace, 'config', 'user.email', 'pat@example.test');
+    let personCommit = '';
+    const worker = createFunctionAgent(({ cwd, env }) => {
+      if (env.BATON_ITERATION === '1') writeFileSync(join(cwd, 'a.txt'), '1\n');
+      else {
+        // Iteration 2 makes b.txt but breaks F1: a regression, rolled back.
+        rmSync(join(cwd, 'a.txt'));
+        writeFileSync(join(cwd, 'b.txt'), '2\n');
+      }
+      return 'done my part';
+    });
+    const result = await runLoop({
+      workspace,
+      agent: worker,
+      onEvent: (event) => {
+        if (event.type !== 'iteration.ended' || event.iteration !== 1) return;
+        // A person works in the repository between the iterations.
+        writeFileSync(join(workspace, 'docs.md'), '# docs\n');
+        git(workspace, 'add', 'docs.md');
+        git(workspace, 'commit', '-qm', 'Docs by a person');
+        personCommit = git(workspace, 'rev-parse', 'HEAD').trim();
+        writeFileSync(join(workspace, 'docs.md'), '# docs\n\nedited, not committed\n');
+        writeFileSync(join(workspace, 'PERSON.txt'), 'untracked \u00e9\u0000 bytes\n');
+      },
+    });
+    const rolledBack = result.state.rollbacks;
+    expect(rolledBack).toBe(1);
+    git(workspace, 'merge-base', '--is-ancestor', personCommit, 'HEAD');
+    expect(readFileSync(join(workspace, 'docs.md'), 'utf8')).toBe('# docs\n\nedited, not committed\n');
+    expect(readFileSync(join(workspace, 'PERSON.txt'), 'utf8')).toBe('untracked \u00e9\u0000 bytes\n');
+    expect(git(workspace, 'show', 'HEAD:PERSON.txt')).toBe('untracked \u00e9\u0000 bytes\n');
+    expect(existsSync(join(workspace, 'a.txt'))).toBe(true);
+    expect(existsSync(join(workspace, 'b.txt'))).toBe(false);
+    // The edits were committed as the person's, and the log says whose.
+    const edited = readRun(workspace).events.find((event) => event.type === 'human.edited');
+    expect(edited).toMatchObject({ author: 'Pat Person <pat@example.test>' });
+    const commit = edited?.type === 'human.edited' ? (edited.commit ?? '') : '';
+    expect(git(workspace, 'log', '-1', '--format=%an <%ae>|%cn <%ce>', commit).trim()).toBe(
+      'Pat Person <pat@example.test>|Pat Person <pat@example.test>',
+    );
+    git(workspace, 'merge-base', '--is-ancestor', commit, 'HEAD');
   });
 });
 
