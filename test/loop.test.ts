@@ -170,6 +170,20 @@ describe('the loop', () => {
     expect(git(workspace, 'show', 'HEAD:more-notes.txt')).toBe('second session\n');
   });
 
+  it('refuses a detached HEAD (its commits would be orphaned) and changes nothing', async () => {
+    const workspace = await makeWorkspace();
+    git(workspace, 'checkout', '--quiet', '--detach');
+    const head = git(workspace, 'rev-parse', 'HEAD').trim();
+    const error = await runLoop({ workspace, agent: oneFilePerSession(['done.txt']) }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((error as BatonError).code).toBe('DETACHED_HEAD');
+    expect((error as BatonError).fix).toContain('git switch -c');
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(head);
+    expect(existsSync(join(workspace, 'done.txt'))).toBe(false);
+    expect(existsSync(join(workspace, '.baton/runs'))).toBe(false);
+  });
+
   it('refuses to start on a dirty tree and changes nothing', async () => {
     const workspace = await makeWorkspace();
     writeFileSync(join(workspace, 'unsaved.txt'), 'a person was editing this\n');

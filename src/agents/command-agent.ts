@@ -136,14 +136,14 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
           `the agent command could not be started (${result.spawnError}): ${program ?? ''}`,
           {
             code: 'AGENT_MISSING',
-            fix: 'install the agent program or correct agent.command in baton.yaml; nothing was changed',
+            fix: 'install the agent program or correct agent.command in baton.yaml',
           },
         );
       }
       if (result.exitCode === 127 && /not found|No such file/i.test(result.output)) {
         throw new BatonError(`the agent command was not found: ${tail(result.output.trim(), 300)}`, {
           code: 'AGENT_MISSING',
-          fix: 'install the agent program or correct agent.command in baton.yaml; nothing was changed',
+          fix: 'install the agent program or correct agent.command in baton.yaml',
         });
       }
       const handoff = readHandoff(handoffFile);

@@ -41,7 +41,7 @@ export function resolveBinary(name: string, path = process.env.PATH): string {
 function missing(binary: string, detail: string): BatonError {
   return new BatonError(`the agent CLI ${binary} could not be started: ${detail}`, {
     code: 'AGENT_MISSING',
-    fix: `install it (e.g. npm install -g the agent's package) or set agent.binary in baton.yaml to its path; nothing was changed`,
+    fix: `install it (e.g. npm install -g the agent's package) or set agent.binary in baton.yaml to its path`,
   });
 }
 

@@ -5,7 +5,14 @@ import type { Agent } from '../agents/agent.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import { changedPaths, excludeLocally, gitCommonDir, headCommit, isGitRepository } from '../git/git.ts';
+import {
+  changedPaths,
+  excludeLocally,
+  gitCommonDir,
+  headCommit,
+  isGitRepository,
+  runGit,
+} from '../git/git.ts';
 import { EventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
@@ -85,6 +92,14 @@ async function assertRepository(workspace: string): Promise<void> {
     throw new BatonError(`${workspace} has no commit yet`, {
       code: 'NO_BASELINE',
       fix: 'commit a baseline first (`baton init` does), so every iteration has something to return to',
+      exitCode: exitCodes.usage,
+    });
+  }
+  // On a detached HEAD every commit of the run would be orphaned by the person's next checkout.
+  if ((await runGit(workspace, ['symbolic-ref', '--quiet', 'HEAD'], true)).exitCode !== 0) {
+    throw new BatonError(`${workspace} is on a detached HEAD: the run's commits would belong to no branch`, {
+      code: 'DETACHED_HEAD',
+      fix: 'check out a branch first (`git switch -c <name>` keeps where you are), then run again; nothing was changed',
       exitCode: exitCodes.usage,
     });
   }
