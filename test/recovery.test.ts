@@ -293,6 +293,34 @@ describe('checkpoints and rollback', () => {
   });
 });
 
+describe('steering belongs to one run', () => {
+  it("a later run never hears an earlier run's steering, and steering with no run is refused with the fix", async () => {
+    const workspace = await makeWorkspace({ features: threeFeatures });
+    expect(() => steerRun(workspace, 'too early')).toThrow(/no run to steer/);
+    const first = await runLoop({
+      workspace,
+      agent: fileWorker((iteration) => {
+        if (iteration === 1) steerRun(workspace, 'Only for the first run.');
+      }),
+    });
+    expect(first.stop.reason).toBe('done');
+    expect(
+      readRun(workspace, first.runId).events.filter((event) => event.type === 'steer.received'),
+    ).toHaveLength(1);
+    // A new goal for the same workspace: a new run.
+    writeFileSync(join(workspace, 'd.txt'), 'seed\n');
+    git(workspace, 'add', 'd.txt');
+    git(workspace, 'commit', '-qm', 'seed');
+    const second = await runLoop({ workspace, agent: fileWorker() });
+    expect(second.runId).not.toBe(first.runId);
+    const heard = readRun(workspace, second.runId).events.filter((event) => event.type === 'steer.received');
+    expect(heard).toEqual([]);
+    expect(
+      readFileSync(join(workspace, '.baton/runs', second.runId, 'iterations/00001/prompt.md'), 'utf8'),
+    ).not.toContain('Only for the first run.');
+  });
+});
+
 describe("a person's work around a regression rollback", () => {
   it("keeps a person's commit, uncommitted edit and untracked file made between iterations, byte for byte, under their identity", async () => {
     const workspace = await makeWorkspace({

@@ -59,20 +59,30 @@ export function clearStop(workspace: string): void {
 }
 
 export interface SteerMessage {
+  /** The run the message is for (absent in lines written before steering belonged to a run). */
+  readonly runId?: string;
   readonly message: string;
   readonly unpark: readonly string[];
   readonly at: string;
 }
 
-export function appendSteer(workspace: string, message: string, unpark: readonly string[] = []): void {
+export function appendSteer(
+  workspace: string,
+  runId: string,
+  message: string,
+  unpark: readonly string[] = [],
+): void {
   appendFileSync(
     controlFile(workspace, 'steer.jsonl'),
-    `${JSON.stringify({ message, unpark, at: new Date().toISOString() } satisfies SteerMessage)}\n`,
+    `${JSON.stringify({ runId, message, unpark, at: new Date().toISOString() } satisfies SteerMessage)}\n`,
   );
 }
 
-/** Steering messages after the first `skip` (the ones the run already received). */
-export function readSteer(workspace: string, skip: number): SteerMessage[] {
+/**
+ * The run's steering messages after the first `skip` (the ones it already received). A message belongs
+ * to the run it was sent to: a later run never hears an earlier run's steering again.
+ */
+export function readSteer(workspace: string, runId: string, skip: number): SteerMessage[] {
   const path = join(controlDir(workspace), 'steer.jsonl');
   if (!existsSync(path)) return [];
   const messages: SteerMessage[] = [];
@@ -84,5 +94,5 @@ export function readSteer(workspace: string, skip: number): SteerMessage[] {
       // A line torn by a crash of `baton steer` itself: skipped; the person can send it again.
     }
   }
-  return messages.slice(skip);
+  return messages.filter((entry) => entry.runId === undefined || entry.runId === runId).slice(skip);
 }

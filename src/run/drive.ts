@@ -63,7 +63,7 @@ async function honourControls(
     context.emit({ type: 'run.unpaused', by: 'a person (baton resume)' });
   }
   const next = context.state.lastIteration + 1;
-  for (const message of readSteer(context.workspace, context.state.steering.length)) {
+  for (const message of readSteer(context.workspace, context.runId, context.state.steering.length)) {
     context.emit({
       type: 'steer.received',
       iteration: next,
