@@ -10,7 +10,7 @@ import { saveAndReset } from '../loop/rollback.ts';
 import { acquireRunLock } from '../run/lock.ts';
 import { parseFeatureList } from '../workspace/features.ts';
 import { eventLogPath } from '../workspace/paths.ts';
-import { listRuns, readRun } from './inspect.ts';
+import { newestRunId, readRun } from './inspect.ts';
 
 export interface CheckpointInfo {
   readonly tag: string;
@@ -95,14 +95,7 @@ export async function rollbackTo(
   options: RollbackOptions = {},
 ): Promise<RollbackResult> {
   const workspace = resolve(workspaceInput);
-  const runId = listRuns(workspace).at(-1);
-  if (runId === undefined) {
-    throw new BatonError('this workspace has no run, so no checkpoints', {
-      code: 'RUN_NOT_FOUND',
-      fix: 'start one with `baton run`',
-      exitCode: exitCodes.usage,
-    });
-  }
+  const runId = newestRunId(workspace, 'this workspace has no run, so no checkpoints');
   const checkpoints = listCheckpoints(workspace, runId);
   const iteration = checkpointIteration(target);
   const checkpoint = checkpoints.find((entry) =>

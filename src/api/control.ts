@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { clearPause, clearStop, appendSteer, requestPause, requestStop } from '../run/control.ts';
 import { isLockLive, readRunLock } from '../run/lock.ts';
-import { BatonError, exitCodes } from '../errors.ts';
-import { listRuns } from './inspect.ts';
+import { newestRunId } from './inspect.ts';
 import { resumeRun, type ResumeOptions, type RunLoopResult } from './run.ts';
 
 export interface ControlResult {
@@ -51,14 +50,11 @@ export function stopRun(workspace: string, now: boolean): ControlResult {
 export function steerRun(workspace: string, message: string, unpark: readonly string[] = []): ControlResult {
   const dir = resolve(workspace);
   // Steering belongs to one run: the newest (the running one, or the one `baton run` would continue).
-  const runId = listRuns(dir).at(-1);
-  if (runId === undefined) {
-    throw new BatonError('this workspace has no run to steer yet', {
-      code: 'RUN_NOT_FOUND',
-      fix: 'start one with `baton run`; for the first iteration, put what the worker should know in AGENTS.md or SPEC.md',
-      exitCode: exitCodes.usage,
-    });
-  }
+  const runId = newestRunId(
+    dir,
+    'this workspace has no run to steer yet',
+    'start one with `baton run`; for the first iteration, put what the worker should know in AGENTS.md or SPEC.md',
+  );
   appendSteer(dir, runId, message, unpark);
   const live = liveHarness(dir);
   return {

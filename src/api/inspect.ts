@@ -26,6 +26,18 @@ export function listRuns(workspace: string): string[] {
 }
 
 /**
+ * The newest run, which the control commands act on; with none recorded, a refusal that says `why` it is
+ * needed and how to start one.
+ */
+export function newestRunId(workspace: string, why: string, fix = 'start one with `baton run`'): string {
+  const runId = listRuns(workspace).at(-1);
+  if (runId === undefined) {
+    throw new BatonError(why, { code: 'RUN_NOT_FOUND', fix, exitCode: exitCodes.usage });
+  }
+  return runId;
+}
+
+/**
  * Replay one run's log (the newest when no id is given), for reading: a line this baton does not
  * understand is left out with a warning instead of failing the command (resume reads strictly).
  */
