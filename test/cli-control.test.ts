@@ -34,10 +34,13 @@ describe('controlling a run from another terminal', () => {
         return [];
       }
     };
+    // A pause with no harness running is not kept for a later run.
     expect(baton(['pause', '-C', workspace]).stdout).toContain('no harness is running');
     const harness = spawn(process.execPath, [bin, 'run', '-C', workspace], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => harness.once('exit', resolve));
-    // It starts paused (the request was made before it started), so nothing happens until resume.
+    await until(() => events().some((event) => event.type === 'agent.started'), 'the first session');
+    expect(events().some((event) => event.type === 'run.paused')).toBe(false);
+    expect(baton(['pause', '-C', workspace]).stdout).toContain('will pause after the current iteration');
     await until(() => events().some((event) => event.type === 'run.paused'), 'the run to pause');
     expect(baton(['explain', '-C', workspace]).stdout).toContain('Paused by a person');
     expect(baton(['steer', 'Create the files in order.', '-C', workspace]).code).toBe(0);
@@ -58,7 +61,11 @@ describe('controlling a run from another terminal', () => {
       all.some((event) => event.type === 'steer.received' && event.message === 'Create the files in order.'),
     ).toBe(true);
     expect(all.some((event) => event.type === 'iteration.interrupted')).toBe(true);
-    expect(all.at(-1)).toMatchObject({ type: 'run.stopped', reason: 'stopped' });
+    expect(all.at(-2)).toMatchObject({ type: 'run.stopped', reason: 'stopped' });
+    // The person's branch is checked out again when the run stops.
+    expect(all.at(-1)).toMatchObject({ type: 'branch.switched', to: 'main' });
+    const runBranch = readRun(workspace).state.branch ?? '';
+    const mainBefore = git(workspace, 'rev-parse', 'main');
 
     const checkpoints = JSON.parse(baton(['checkpoints', '--json', '-C', workspace]).stdout) as {
       iteration: number;
@@ -66,7 +73,10 @@ describe('controlling a run from another terminal', () => {
     expect(checkpoints.map((entry) => entry.iteration)).toEqual([1, 2, 3]);
     const rollback = baton(['rollback', '2', '-C', workspace]);
     expect(rollback.stdout).toContain('2/4 features passing');
-    expect(git(workspace, 'ls-tree', '--name-only', 'HEAD')).not.toContain('f3.txt');
+    // Only the run's branch moved; main and the checkout are untouched.
+    expect(git(workspace, 'ls-tree', '--name-only', runBranch)).not.toContain('f3.txt');
+    expect(git(workspace, 'rev-parse', 'main')).toBe(mainBefore);
+    expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
     const explained = JSON.parse(baton(['explain', '--json', '-C', workspace]).stdout) as {
       headline: string;
       lastCheckpoint: { tag: string };

@@ -65,13 +65,24 @@ describe('the baton CLI', () => {
     expect(show5).toContain('src/truncate.js');
     expect(show5).toContain('--- oracle-tests.log ---');
 
-    // The work is in git: one commit per worker change and per record, and the tree is clean.
+    // The work is in git, on the run's branch: one commit per iteration with baton's trailers; main is
+    // checked out again and the tree is clean.
     expect(git(workspace, 'status', '--porcelain')).toBe('');
+    expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
+    const branch = (status.state as { branch: string }).branch;
+    expect(branch).toMatch(/^baton\//);
     expect(
-      git(workspace, 'log', '--format=%s')
+      git(
+        workspace,
+        'log',
+        '--reverse',
+        '--format=%(trailers:key=Baton-Iteration,valueonly)',
+        `main..${branch}`,
+      )
         .split('\n')
-        .filter((subject) => subject.startsWith('baton: iteration')),
-    ).toHaveLength(9);
+        .filter((line) => line !== ''),
+    ).toEqual(['1', '2', '3', '4', '5']);
+    git(workspace, 'switch', '-q', branch);
     execFileSync('node', ['--test'], { cwd: workspace, stdio: 'ignore' });
   });
 

@@ -10,7 +10,7 @@ import { findRunProcesses } from '../src/run/orphans.ts';
 import { taskPlan } from '../src/testing/task-plan.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { feature, git, makeWorkspace, tempDir } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace, tempDir } from './helpers.ts';
 
 /**
  * Crash testing without a clock: the harness runs as a real CLI process and kills itself through the
@@ -121,11 +121,15 @@ export function expectRunsRecoverable(workspace: string, context: string): void 
     const ended = new Set(
       record.events.filter((event) => event.type === 'iteration.ended').map((event) => event.iteration),
     );
+    // An iteration's last commit is what it left (with git.commit: one its work commit is folded into
+    // it); the run's commits are on the run's branch.
+    const last = new Map<number, string>();
     for (const event of record.events) {
-      if (event.type === 'commit.created' && ended.has(event.iteration)) {
-        git(workspace, 'merge-base', '--is-ancestor', event.commit, 'HEAD');
-      }
+      if (event.type === 'commit.created' && ended.has(event.iteration))
+        last.set(event.iteration, event.commit);
     }
+    const branch = record.state.branch ?? 'HEAD';
+    for (const commit of last.values()) git(workspace, 'merge-base', '--is-ancestor', commit, branch);
     // No orphaned process.
     expect(findRunProcesses(runId), context).toEqual([]);
   }
@@ -142,6 +146,9 @@ export interface FinalState {
 }
 
 export function finalState(workspace: string): FinalState {
+  // The newest run's work, as a person looks at it: on its branch.
+  const newest = listRuns(workspace).at(-1);
+  if (newest !== undefined) checkOutRunBranch(workspace, readRun(workspace, newest).state);
   const list = readFeatureList(workspace);
   const featureStatus = Object.fromEntries(
     list.ok ? list.list.features.map((entry) => [entry.id, entry.status]) : [],
@@ -219,6 +226,9 @@ export async function parallelWorkspace(workers: number, workerSleep = '0.25'): 
 export function expectEveryTaskLandedOnce(workspace: string, context: string): void {
   const record = readRun(workspace);
   expect(record.state.stop?.reason, context).toBe('done');
+  // The run stopped with main checked out again; its work is on its branch.
+  expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim(), context).toBe('main');
+  checkOutRunBranch(workspace, record.state);
   const merged = record.events.flatMap((event) => (event.type === 'task.merged' ? [event.task] : []));
   expect(merged.slice().sort(), context).toEqual(parallelTaskIds);
   const history = git(workspace, 'log', '--format=%B', 'HEAD');
@@ -230,7 +240,7 @@ export function expectEveryTaskLandedOnce(workspace: string, context: string): v
   const list = readFeatureList(workspace);
   expect(list.ok && list.list.features.every((entry) => entry.status === 'passing'), context).toBe(true);
   expect(git(workspace, 'status', '--porcelain'), context).toBe('');
-  expect(git(workspace, 'branch', '--list', 'baton/*').trim(), context).toBe('');
+  expect(git(workspace, 'branch', '--list', 'baton-tasks/*').trim(), context).toBe('');
   expect(git(workspace, 'worktree', 'list').trim().split('\n'), context).toHaveLength(1);
   for (const runId of listRuns(workspace)) expect(findRunProcesses(runId), context).toEqual([]);
 }

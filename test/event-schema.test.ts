@@ -22,7 +22,7 @@ const goldenDir = join(import.meta.dirname, 'fixtures', 'golden-logs');
 describe('event schemas', () => {
   it('are the one list of event types, and validate every field', () => {
     expect([...runEventTypes].sort()).toEqual(Object.keys(runEventSchemas).sort());
-    expect(runEventTypes).toHaveLength(35);
+    expect(runEventTypes).toHaveLength(37);
     const good = { seq: 1, at: 'x', type: 'verify.ended', iteration: 1, commit: 'abc', checks: [] };
     expect(parseEventLine(JSON.stringify(good)).ok).toBe(true);
     const bad = parseEventLine(JSON.stringify({ ...good, checks: [{ name: 'F1' }] }));
@@ -179,7 +179,7 @@ describe('golden logs', () => {
 
   for (const version of versions) {
     for (const [name, expected] of Object.entries(expectations)) {
-      it(`${version}/${name}: status, log, explain and the dashboard agree on it`, () => {
+      it(`${version}/${name}: status, log, explain and the dashboard agree on it`, async () => {
         const path = join(goldenDir, version, `${name}.jsonl`);
         const { workspace, runId } = workspaceWith(path);
 
@@ -207,7 +207,7 @@ describe('golden logs', () => {
         }
 
         // status
-        const report = status(workspace);
+        const report = await status(workspace);
         expect(report.runId).toBe(runId);
         expect(report.state).toEqual(state);
         expect(formatStatus(report)).toContain(`features passing: ${expected.passing}/${expected.total}`);
@@ -248,7 +248,7 @@ describe('a log written by a newer baton', () => {
   const future = (seq: number): string =>
     `${JSON.stringify({ v: logVersion + 1, seq, at: '2027-01-01T00:00:00.000Z', type: 'run.teleported', to: 'mars' })}\n`;
 
-  it('is shown by status, log, explain and the dashboard with a warning naming the line, type and version', () => {
+  it('is shown by status, log, explain and the dashboard with a warning naming the line, type and version', async () => {
     const { workspace, runId } = workspaceWith(join(goldenDir, `v${logVersion}`, 'stopped-by-person.jsonl'));
     const path = eventLogPath(workspace, runId);
     const lines = readFileSync(path, 'utf8').split('\n').length - 1;
@@ -260,7 +260,7 @@ describe('a log written by a newer baton', () => {
     expect(record.warnings).toContainEqual(
       expect.objectContaining({ line: lines + 1, type: 'run.teleported', version: logVersion + 1 }),
     );
-    const text = formatStatus(status(workspace));
+    const text = formatStatus(await status(workspace));
     expect(text).toContain('features passing: 2/3');
     expect(text).toMatch(
       new RegExp(`WARNING .*events\\.jsonl:${lines + 1} .*run\\.teleported.*version ${logVersion + 1}`),

@@ -102,3 +102,17 @@ export async function makeWorkspace(options: WorkspaceOptions = {}): Promise<str
   }
   return workspace;
 }
+
+/**
+ * Look at a stopped run's work as a person would: a run works on its own branch and checks the
+ * person's branch out again when it stops, so the tree shows the run's branch only after
+ * `git switch baton/<run-id>`. A run in place (or still on its branch) is left as it is.
+ */
+export function checkOutRunBranch(
+  workspace: string,
+  state: { readonly branch: string | null; readonly baseBranch: string | null },
+): void {
+  if (state.branch === null || state.baseBranch === null) return;
+  if (git(workspace, 'symbolic-ref', '--short', 'HEAD').trim() === state.branch) return;
+  git(workspace, 'switch', '-q', state.branch);
+}

@@ -12,7 +12,7 @@ import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
 import { isProcessAlive } from '../src/util/process-alive.ts';
 import { findRunProcesses } from '../src/run/orphans.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace } from './helpers.ts';
 
 /** A worker that creates the next missing file of a list, one per session. */
 function oneFilePerSession(files: readonly string[], claim = false) {
@@ -55,6 +55,7 @@ describe('the loop', () => {
     expect(readRun(workspace).state).toEqual(result.state);
 
     // Only the harness flipped the statuses, and each carries evidence pointing at a real commit.
+    checkOutRunBranch(workspace, result.state);
     const list = readFeatureList(workspace);
     if (!list.ok) throw new Error(list.problems.join('; '));
     for (const entry of list.list.features) {
@@ -152,6 +153,7 @@ describe('the loop', () => {
       return 'rewrote the checklist';
     });
     const result = await runLoop({ workspace, agent: cheat });
+    checkOutRunBranch(workspace, result.state);
     const [first, second] = result.state.iterations;
     expect(first?.guards).toEqual(['test-gaming']);
     expect(first?.rolledBack).toBe(true);

@@ -13,7 +13,7 @@ import type { AgentScriptInput, ScriptRule } from '../src/testing/script.ts';
 import { taskPlan, type TaskPlanEntry } from '../src/testing/task-plan.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace } from './helpers.ts';
 
 type RuleInput = Omit<Partial<ScriptRule>, 'when'> & { when?: ScriptRule['when'] };
 
@@ -131,17 +131,22 @@ describe('parallel workers', () => {
     );
 
     // The integration branch has every file, FEATURES.json every feature passing with evidence, and no task branch is left.
+    checkOutRunBranch(workspace, result.state);
     for (const id of ids) expect(readFileSync(join(workspace, `src/${id}.txt`), 'utf8')).toBe(`${id} ok\n`);
     const list = readFeatureList(workspace);
     if (!list.ok) throw new Error(list.problems.join('; '));
     expect(list.list.features.every((entry) => entry.status === 'passing' && entry.evidence !== null)).toBe(
       true,
     );
-    expect(git(workspace, 'branch', '--list', 'baton/*').trim()).toBe('');
+    expect(git(workspace, 'branch', '--list', 'baton-tasks/*').trim()).toBe('');
+    expect(git(workspace, 'branch', '--list', '--format=%(refname:short)', 'baton/*').trim()).toBe(
+      result.state.branch,
+    );
     expect(git(workspace, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
     expect(git(workspace, 'status', '--porcelain').trim()).toBe('');
-    // Each task's work landed exactly once on the branch.
-    const log = git(workspace, 'log', '--format=%B', 'main');
+    // Each task's work landed exactly once on the run's branch, and none of it on main.
+    expect(git(workspace, 'log', '--format=%B', 'main')).not.toContain('Baton-Task:');
+    const log = git(workspace, 'log', '--format=%B', result.state.branch ?? '');
     for (const id of ids) expect(log.split(`Baton-Task: ${result.runId}/${id}/`).length - 1).toBe(1);
   });
 
@@ -241,6 +246,7 @@ describe('parallel workers', () => {
         .map((event) => event.task)
         .sort(),
     ).toEqual(['x', 'y']);
+    checkOutRunBranch(workspace, result.state);
     const lines = readFileSync(join(workspace, 'shared.txt'), 'utf8').split('\n');
     expect(lines.filter((line) => line === 'line-x')).toHaveLength(1);
     expect(lines.filter((line) => line === 'line-y')).toHaveLength(1);

@@ -12,7 +12,7 @@ import { acquireRunLock, lockPath } from '../src/run/lock.ts';
 import { findRunProcesses } from '../src/run/orphans.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace } from './helpers.ts';
 
 const threeFeatures = [
   feature('F1', 'test -f a.txt'),
@@ -123,7 +123,9 @@ describe('a person steering a live run', () => {
         (event) => event.type === 'human.edited' && event.paths.includes('IMPLEMENTATION_PLAN.md'),
       ),
     ).toBe(true);
-    expect(git(workspace, 'show', 'HEAD:IMPLEMENTATION_PLAN.md')).toContain('edited by a person');
+    expect(git(workspace, 'show', `${stopped.state.branch ?? ''}:IMPLEMENTATION_PLAN.md`)).toContain(
+      'edited by a person',
+    );
     expect(explain(workspace).headline).toContain('Stopped (stopped)');
 
     const resumed = await resumeRun({ workspace, agent: fileWorker() });
@@ -186,6 +188,8 @@ describe('budgets across a resume', () => {
     const again = await resumeRun({ workspace, agent: fileWorker() });
     expect(again.stop.reason).toBe('budget-iterations');
     expect(again.state.iterationsCompleted).toBe(2);
+    // The run's baton.yaml is the one on its branch: the person raises the budget there.
+    git(workspace, 'switch', '-q', again.state.branch ?? '');
     const path = join(workspace, 'baton.yaml');
     writeFileSync(path, readFileSync(path, 'utf8').replace('iterations: 2', 'iterations: 3'));
     git(workspace, 'commit', '-qam', 'raise the budget');
@@ -202,6 +206,8 @@ describe('checkpoints and rollback', () => {
     const workspace = await makeWorkspace({ features: threeFeatures });
     const run = await runLoop({ workspace, agent: fileWorker() });
     expect(run.stop.reason).toBe('done');
+    // The person works on the run's branch (the run left main checked out).
+    checkOutRunBranch(workspace, run.state);
     const checkpoints = listCheckpoints(workspace);
     expect(checkpoints.map((entry) => [entry.iteration, entry.featuresPassing])).toEqual([
       [1, 1],
@@ -242,7 +248,9 @@ describe('checkpoints and rollback', () => {
 
   it("refuses to take a person's commit, shows it with --dry-run, and with --force keeps everything with a working undo", async () => {
     const workspace = await makeWorkspace({ features: threeFeatures });
-    expect((await runLoop({ workspace, agent: fileWorker() })).stop.reason).toBe('done');
+    const run = await runLoop({ workspace, agent: fileWorker() });
+    expect(run.stop.reason).toBe('done');
+    checkOutRunBranch(workspace, run.state);
     writeFileSync(join(workspace, 'README.md'), '# the person wrote this\n');
     git(workspace, 'add', 'README.md');
     git(
@@ -355,6 +363,8 @@ describe("a person's work around a regression rollback", () => {
     });
     const rolledBack = result.state.rollbacks;
     expect(rolledBack).toBe(1);
+    // The person looks at the run's branch, where they worked during the run.
+    checkOutRunBranch(workspace, result.state);
     git(workspace, 'merge-base', '--is-ancestor', personCommit, 'HEAD');
     expect(readFileSync(join(workspace, 'docs.md'), 'utf8')).toBe('# docs\n\nedited, not committed\n');
     expect(readFileSync(join(workspace, 'PERSON.txt'), 'utf8')).toBe('untracked \u00e9\u0000 bytes\n');

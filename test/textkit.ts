@@ -8,7 +8,7 @@ import type { RunEvent } from '../src/log/events.ts';
 import type { AgentScriptInput } from '../src/testing/script.ts';
 import { createScriptedAgent } from '../src/testing/scripted-agent.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { git, tempDir } from './helpers.ts';
+import { checkOutRunBranch, git, tempDir } from './helpers.ts';
 import type { Agent } from '../src/agents/agent.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { taskPlan } from '../src/testing/task-plan.ts';
@@ -152,6 +152,8 @@ export async function runTextkit(
     env,
     ...(mode === 'parallel' ? { planner: planner ?? featurePlanner() } : {}),
   });
+  // The run left main checked out; its work is on the run's branch.
+  checkOutRunBranch(workspace, result.state);
   return { ...result, workspace, events: readEventLog(eventLogPath(workspace, result.runId)).events };
 }
 

@@ -3,6 +3,7 @@ import { BatonError, exitCodes } from '../errors.ts';
 import { checkpointIteration } from '../git/baton-refs.ts';
 import { changedPaths, fileAt, gitCommonDir, headCommit, runGit, untrackedPaths } from '../git/git.ts';
 import { isHarnessAuthor } from '../git/person-identity.ts';
+import { currentBranch } from '../git/run-branch.ts';
 import { describePaths } from '../guards/pollution.ts';
 import { head as headOf, singleLine } from '../util/text.ts';
 import { EventLog } from '../log/event-log.ts';
@@ -73,14 +74,20 @@ export interface RollbackOptions {
   readonly force?: boolean;
 }
 
-async function commitsAfter(workspace: string, from: string): Promise<RollbackCommit[]> {
-  const listed = await runGit(workspace, ['log', '--format=%H%x00%an <%ae>%x00%ae%x00%s', `${from}..HEAD`]);
+async function commitsAfter(workspace: string, from: string, tip = 'HEAD'): Promise<RollbackCommit[]> {
+  // A commit is the harness's when baton authored it or it carries an iteration's or a task's trailer
+  // (iteration commits are by the person's identity, so the author alone does not tell).
+  const listed = await runGit(workspace, [
+    'log',
+    '--format=%H%x00%an <%ae>%x00%ae%x00%s%x00%(trailers:key=Baton-Run,key=Baton-Task,valueonly,separator=%x20)',
+    `${from}..${tip}`,
+  ]);
   return listed.stdout
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => {
-      const [commit = '', author = '', email = '', subject = ''] = line.split('\0');
-      return { commit, author, subject, person: !isHarnessAuthor(email) };
+      const [commit = '', author = '', email = '', subject = '', trailer = ''] = line.split('\0');
+      return { commit, author, subject, person: !isHarnessAuthor(email) && trailer.trim() === '' };
     });
 }
 
@@ -111,6 +118,13 @@ export async function rollbackTo(
   // Holding the run lock keeps a harness from starting mid-rollback, and refuses while one runs.
   const lock = acquireRunLock(workspace, runId);
   try {
+    // A run on its own branch while the person has theirs checked out: only the run's branch moves,
+    // the person's checkout (its branch, files, uncommitted work) is not touched.
+    const runBranch = readRun(workspace, runId).state.branch;
+    const current = await currentBranch(workspace);
+    if (runBranch !== null && current !== runBranch) {
+      return await rollbackBranch(workspace, runId, runBranch, checkpoint, options);
+    }
     const head = await headCommit(workspace);
     const undone = await commitsAfter(workspace, checkpoint.commit);
     const uncommitted = [
@@ -185,6 +199,102 @@ export async function rollbackTo(
   } finally {
     lock.release();
   }
+}
+
+/** Features passing at a checkpoint, from its FEATURES.json. */
+async function featuresAt(
+  workspace: string,
+  commit: string,
+): Promise<{ readonly passing: string[]; readonly total: number }> {
+  const text = await fileAt(workspace, commit, 'FEATURES.json');
+  const parsed = text === null ? undefined : parseFeatureList(text);
+  const features = parsed?.ok === true ? parsed.list.features : [];
+  return {
+    passing: features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
+    total: features.length,
+  };
+}
+
+function appendRestored(
+  workspace: string,
+  runId: string,
+  mirror: string,
+  event: { tag: string; commit: string; backup: string; passing: readonly string[]; total: number },
+): void {
+  const { log } = EventLog.open(eventLogPath(workspace, runId), mirror);
+  try {
+    log.append({
+      type: 'checkpoint.restored',
+      tag: event.tag,
+      commit: event.commit,
+      backup: event.backup,
+      featuresPassing: event.passing.length,
+      featuresTotal: event.total,
+      passingFeatures: [...event.passing],
+    });
+  } finally {
+    log.close();
+  }
+}
+
+/** Roll the run's branch back while another branch is checked out: a ref update, no checkout. */
+async function rollbackBranch(
+  workspace: string,
+  runId: string,
+  branch: string,
+  checkpoint: { readonly tag: string; readonly commit: string; readonly iteration: number },
+  options: RollbackOptions,
+): Promise<RollbackResult> {
+  const ref = `refs/heads/${branch}`;
+  const tip = (await runGit(workspace, ['rev-parse', '--verify', '--quiet', ref], true)).stdout.trim();
+  if (tip === '') {
+    throw new BatonError(`the run's branch ${branch} no longer exists`, {
+      code: 'RUN_BRANCH_UNAVAILABLE',
+      fix: `recreate it at the checkpoint (\`git branch ${branch} ${checkpoint.commit.slice(0, 12)}\`); nothing was changed`,
+      exitCode: exitCodes.usage,
+    });
+  }
+  const undone = await commitsAfter(workspace, checkpoint.commit, ref);
+  const { passing, total } = await featuresAt(workspace, checkpoint.commit);
+  const plan: RollbackPlan = {
+    tag: checkpoint.tag,
+    commit: checkpoint.commit,
+    head: tip,
+    undone,
+    uncommitted: [],
+    featuresPassing: passing.length,
+    featuresTotal: total,
+  };
+  if (options.dryRun === true) return { ...plan, applied: false, backup: null, undo: null };
+  const persons = undone.filter((entry) => entry.person);
+  if (options.force !== true && persons.length > 0) {
+    throw new BatonError(
+      `rolling ${branch} back to ${checkpoint.tag} would take off it ${persons.length} commit(s) by a person after the checkpoint (${persons.map((entry) => `${entry.commit.slice(0, 8)} ${headOf(singleLine(entry.subject), 60)}`).join('; ')})`,
+      {
+        code: 'ROLLBACK_WOULD_LOSE_WORK',
+        fix: `roll back to a later checkpoint, or pass --force (the branch's tip is kept under refs/baton/backup/ and the output says how to undo); \`baton rollback ${checkpoint.iteration} --dry-run\` shows what would move`,
+        exitCode: exitCodes.usage,
+      },
+    );
+  }
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const backup = `refs/baton/backup/${stamp}`;
+  await runGit(workspace, ['update-ref', backup, tip]);
+  appendRestored(
+    workspace,
+    runId,
+    join(await gitCommonDir(workspace), 'baton', 'runs', runId, 'events.jsonl'),
+    {
+      tag: checkpoint.tag,
+      commit: checkpoint.commit,
+      backup,
+      passing,
+      total,
+    },
+  );
+  // Compare-and-swap: a branch that moved meanwhile is not overwritten.
+  await runGit(workspace, ['update-ref', ref, checkpoint.commit, tip]);
+  return { ...plan, applied: true, backup, undo: `git update-ref ${ref} ${backup}` };
 }
 
 /** Back to the state before: the commits, and the uncommitted work uncommitted again. */

@@ -18,14 +18,19 @@ function liveHarness(workspace: string): { pid: number; runId: string } | null {
 /** Ask the running harness to pause after the current iteration. */
 export function pauseRun(workspace: string): ControlResult {
   const dir = resolve(workspace);
-  requestPause(dir);
   const live = liveHarness(dir);
+  // A request belongs to the run it was made to: with none running there is nothing to pause, and a
+  // later run must not start paused by a request nobody remembers.
+  if (live === null) {
+    return {
+      live: false,
+      message: 'no harness is running in this workspace; nothing to pause (a stopped run stays stopped until `baton resume`)',
+    };
+  }
+  requestPause(dir);
   return {
-    live: live !== null,
-    message:
-      live === null
-        ? 'no harness is running; the next one will wait, paused, until `baton resume`'
-        : `harness pid ${live.pid} will pause after the current iteration; \`baton resume\` lets it go on`,
+    live: true,
+    message: `harness pid ${live.pid} will pause after the current iteration; \`baton resume\` lets it go on`,
   };
 }
 

@@ -4,7 +4,14 @@ import { BatonError, exitCodes } from '../errors.ts';
 import { readEventLog, type LogWarning } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations, foldEvents, type IterationSummary, type RunState } from '../log/reducer.ts';
-import { readFeatureList, type Feature } from '../workspace/features.ts';
+import { fileAt } from '../git/git.ts';
+import { currentBranch } from '../git/run-branch.ts';
+import {
+  parseFeatureList,
+  readFeatureList,
+  type Feature,
+  type FeatureListResult,
+} from '../workspace/features.ts';
 import { eventLogPath, iterationDir, runsDir } from '../workspace/paths.ts';
 
 export interface RunRecord {
@@ -69,10 +76,25 @@ export interface StatusReport {
   readonly warnings?: readonly LogWarning[];
 }
 
-export function status(workspace: string): StatusReport {
+/**
+ * The run's FEATURES.json: on its branch. Once a run has stopped, the person's own branch is checked
+ * out again and the working tree's copy is theirs, not the run's: the run's is read from its branch.
+ */
+export async function runFeatureList(workspace: string, state: RunState | null): Promise<FeatureListResult> {
+  const branch = state?.branch ?? null;
+  if (branch === null || state?.baseBranch === null || (await currentBranch(workspace)) === branch) {
+    return readFeatureList(workspace);
+  }
+  const text = await fileAt(workspace, `refs/heads/${branch}`, 'FEATURES.json');
+  return text === null
+    ? { ok: false, problems: [`the run's branch ${branch} has no FEATURES.json (was the branch deleted?)`] }
+    : parseFeatureList(text);
+}
+
+export async function status(workspace: string): Promise<StatusReport> {
   const runs = listRuns(workspace);
   const record = runs.length === 0 ? null : readRun(workspace);
-  const features = readFeatureList(workspace);
+  const features = await runFeatureList(workspace, record?.state ?? null);
   return {
     runId: record?.runId ?? null,
     state: record?.state ?? null,

@@ -11,13 +11,20 @@ import {
   gitCommonDir,
   headCommit,
   isGitRepository,
-  runGit,
 } from '../git/git.ts';
 import { EventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import type { StopDecision } from '../core/budgets.ts';
+import {
+  branchOrRefuse,
+  chooseRunBranch,
+  enterRunBranch,
+  returnToBaseBranch,
+  returnToRunBranch,
+  type RunBranchChoice,
+} from '../run/branch.ts';
 import { buildLoopContext } from '../run/context.ts';
 import { clearPause } from '../run/control.ts';
 import { abandonIteration, driveRun } from '../run/drive.ts';
@@ -53,6 +60,23 @@ export interface RunLoopOptions {
   readonly workers?: number;
   /** Where parallel attempts run (default: on this machine; `runCoordinator` queues them to workers). */
   readonly transport?: TaskTransport;
+  /** The new run's branch (default: `baton/<run-id>`, unless baton.yaml says `git.branch: in-place`). */
+  readonly branch?: string;
+  /** Commit onto the current branch instead of a run branch (`baton run --in-place`). */
+  readonly inPlace?: boolean;
+  /** Start a new run even when the newest one is unfinished (`baton run --new`). */
+  readonly newRun?: boolean;
+  /** Told once, before the first event: which run this call drives, and why. */
+  readonly onBegin?: (begin: RunBegin) => void;
+}
+
+/** What `runLoop` decided before its first event: the run, whether it continues one, and where it commits. */
+export interface RunBegin {
+  readonly runId: string;
+  /** An unfinished run is continued (budgets kept) rather than a new one started. */
+  readonly continued: boolean;
+  /** Why: e.g. `run 2026…-ab12cd stopped (budget: …); \`baton run --new\` starts a new one`. */
+  readonly message: string;
 }
 
 export interface ResumeOptions extends RunLoopOptions {
@@ -96,13 +120,7 @@ async function assertRepository(workspace: string): Promise<void> {
     });
   }
   // On a detached HEAD every commit of the run would be orphaned by the person's next checkout.
-  if ((await runGit(workspace, ['symbolic-ref', '--quiet', 'HEAD'], true)).exitCode !== 0) {
-    throw new BatonError(`${workspace} is on a detached HEAD: the run's commits would belong to no branch`, {
-      code: 'DETACHED_HEAD',
-      fix: 'check out a branch first (`git switch -c <name>` keeps where you are), then run again; nothing was changed',
-      exitCode: exitCodes.usage,
-    });
-  }
+  await branchOrRefuse(workspace);
   const features = readFeatureList(workspace);
   if (!features.ok) {
     throw new BatonError(`FEATURES.json cannot be used: ${features.problems.join('; ')}`, {
@@ -112,6 +130,20 @@ async function assertRepository(workspace: string): Promise<void> {
     });
   }
   await excludeLocally(workspace, `/${harnessDirName}/`);
+}
+
+/**
+ * Why the newest run is unfinished (its harness died, a person stopped it, a budget or an error ended
+ * it), or null when it is done: what `baton run` says before continuing it.
+ */
+function unfinishedRun(workspace: string, runId: string): string | null {
+  const { state } = readRun(workspace, runId);
+  if (state.stop?.reason === 'done') return null;
+  const how =
+    state.status !== 'stopped'
+      ? 'its harness stopped without finishing'
+      : `it stopped (${state.stop?.reason ?? 'stopped'})`;
+  return `continuing run ${runId}: ${how}; its budgets and evidence are kept (\`baton run --new\` starts a new run instead)`;
 }
 
 async function assertClean(workspace: string): Promise<void> {
@@ -155,18 +187,24 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   const config = loadConfig(workspace);
   await assertRepository(workspace);
   const latest = listRuns(workspace).at(-1);
-  // A run whose harness died (before or after it recorded its start) is resumed, not started over.
-  if (latest !== undefined && readRun(workspace, latest).state.status !== 'stopped') {
+  const unfinished = latest === undefined || options.newRun === true ? null : unfinishedRun(workspace, latest);
+  // An unfinished run (its harness died, a person stopped it, a budget ran out) is continued with what it
+  // spent, not silently started over; `--new` starts over.
+  if (latest !== undefined && unfinished !== null) {
+    options.onBegin?.({ runId: latest, continued: true, message: unfinished });
     return resumeRun({ ...options, workspace, runId: latest });
   }
   await assertClean(workspace);
   const now = options.now ?? (() => new Date());
   const runId = newRunId(now(), listRuns(workspace));
+  const branch = await chooseRunBranch(workspace, runId, config, options);
   const lock = acquireRunLock(workspace, runId);
   const observers = observersFor(config, workspace, options);
   let log: EventLog | undefined;
   let context: LoopContext | undefined;
   try {
+    // A request left from an earlier run is not this run's.
+    clearPause(workspace);
     ({ log } = await openLog(workspace, runId));
     const startCommit = (await headCommit(workspace)) ?? '';
     const abort = combinedAbort(options.signal);
@@ -184,7 +222,13 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
       now,
       onEvent: observers.onEvent,
     });
-    emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers);
+    options.onBegin?.({
+      runId,
+      continued: false,
+      message: `run ${runId} starts ${branch.base === null ? `on ${branch.name} (in place)` : `on its own branch ${branch.name}, made from ${branch.base}`}`,
+    });
+    emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers, branch);
+    await enterRunBranch(workspace, branch);
     context.emit({
       type: 'sandbox.chosen',
       backend: context.sandbox.backend,
@@ -223,11 +267,17 @@ async function driveToStop(
   options: RunLoopOptions,
   resumed: boolean,
 ): Promise<RunLoopResult> {
-  const stop = await driveRun(context, {
-    abort,
-    ...(options.transport === undefined ? {} : { transport: options.transport }),
-    ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
-  });
+  let stop: StopDecision;
+  try {
+    stop = await driveRun(context, {
+      abort,
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
+      ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
+    });
+  } finally {
+    // Stopped for whatever reason (an error included): the person's branch is checked out again.
+    if (context.state.status === 'stopped') await returnToBaseBranch(context);
+  }
   return { runId: context.runId, state: context.state, stop, resumed };
 }
 
@@ -236,6 +286,7 @@ function emitRunStarted(
   config: Config,
   startCommit: string,
   workers: number | undefined,
+  branch: RunBranchChoice,
 ): void {
   const features = readFeatureList(context.workspace);
   const list = features.ok ? features.list : { version: 1 as const, features: [] };
@@ -249,6 +300,8 @@ function emitRunStarted(
     featuresTotal: list.features.length,
     featuresPassing: countPassing(list),
     ...(workers === undefined ? {} : { workers }),
+    branch: branch.name,
+    ...(branch.base === null ? {} : { baseBranch: branch.base }),
   });
 }
 
@@ -271,7 +324,7 @@ function budgetsOf(config: Config): {
  */
 export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> {
   const workspace = resolve(options.workspace);
-  const config = loadConfig(workspace);
+  let config = loadConfig(workspace);
   await assertRepository(workspace);
   const runs = listRuns(workspace);
   const runId = options.runId ?? runs.at(-1);
@@ -299,6 +352,11 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
         exitCode: exitCodes.usage,
       });
     }
+    // HEAD goes back onto the run's branch before anything resets or commits (else the person's branch
+    // would take the run's reset and commits).
+    const branchMove = state.status === 'not-started' ? null : await returnToRunBranch(workspace, state);
+    // The run's baton.yaml is the one on its branch.
+    if (branchMove !== null) config = loadConfig(workspace);
     const reaped = await reapRunProcesses(runId);
     const indexLock = join(await gitCommonDir(workspace), 'index.lock');
     // A crash inside a git command leaves its lock; we hold the run lock, so no git of ours is running.
@@ -326,9 +384,19 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
         : `after ${state.stop?.reason ?? 'a stop'}`;
     if (state.status === 'not-started') {
       // The harness died before it could record the start: this is the start.
-      emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers);
+      const branch = await chooseRunBranch(workspace, runId, config, options);
+      emitRunStarted(context, config, startCommit, options.workers ?? config.parallel.workers, branch);
+      await enterRunBranch(workspace, branch);
     } else {
       context.emit({ type: 'run.resumed', reason: why, budgets: budgetsOf(config), reaped });
+      if (branchMove !== null) {
+        context.emit({
+          type: 'branch.switched',
+          from: branchMove.from,
+          to: branchMove.to,
+          why: 'resuming the run on its branch',
+        });
+      }
     }
     context.emit({
       type: 'sandbox.chosen',

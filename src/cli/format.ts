@@ -85,6 +85,10 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  judge    ${event.decision}: ${event.featuresPassing}/${event.featuresTotal} features passing; ${head(event.verdict.reason, 300)}`;
     case 'run.stopped':
       return `\nstopped: ${event.reason}: ${event.message} (exit ${event.exitCode})`;
+    case 'branch.switched':
+      return `  branch   ${event.to} checked out: ${event.why}`;
+    case 'branch.kept':
+      return `  branch   staying on ${event.branch}: ${event.reason}`;
   }
 }
 

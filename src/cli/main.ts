@@ -136,34 +136,52 @@ export function createProgram(
       '--workers <n>',
       'parallel workers: a planner cuts the work into tasks, each worker runs one in its own git worktree, a merge queue lands them (default: parallel.workers in baton.yaml)',
     )
-    .action(async (flags: { workspace: string; json?: boolean; workers?: string }) => {
-      const workers = flags.workers === undefined ? undefined : Number(flags.workers);
-      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
-        throw new BatonError(`--workers ${flags.workers ?? ''} is not a number of workers`, {
-          code: 'USAGE',
-          fix: 'pass a whole number from 1 to 64, e.g. --workers 4',
-          exitCode: exitCodes.usage,
-        });
-      }
-      const result = await withInterrupts((signal) =>
-        runLoop({
-          workspace: resolve(flags.workspace),
-          signal,
-          onEvent: eventPrinter(flags.json === true, output),
-          ...(workers === undefined ? {} : { workers }),
-        }),
-      );
-      if (result.resumed && flags.json !== true) output.out('(an unfinished run was found and resumed)');
-      setExitCode(result.stop.exitCode);
-    });
+    .option('--branch <name>', 'the branch a new run commits to (default: baton/<run-id>, made from HEAD)')
+    .option('--in-place', 'commit onto the current branch instead of a run branch')
+    .option('--new', 'start a new run even when the newest one is unfinished (default: continue it)')
+    .action(
+      async (flags: {
+        workspace: string;
+        json?: boolean;
+        workers?: string;
+        branch?: string;
+        inPlace?: boolean;
+        new?: boolean;
+      }) => {
+        const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+        if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+          throw new BatonError(`--workers ${flags.workers ?? ''} is not a number of workers`, {
+            code: 'USAGE',
+            fix: 'pass a whole number from 1 to 64, e.g. --workers 4',
+            exitCode: exitCodes.usage,
+          });
+        }
+        const result = await withInterrupts((signal) =>
+          runLoop({
+            workspace: resolve(flags.workspace),
+            signal,
+            onEvent: eventPrinter(flags.json === true, output),
+            ...(workers === undefined ? {} : { workers }),
+            ...(flags.branch === undefined ? {} : { branch: flags.branch }),
+            ...(flags.inPlace === true ? { inPlace: true } : {}),
+            ...(flags.new === true ? { newRun: true } : {}),
+            // The first line says which run this is, and whether it continues one.
+            onBegin: (begin) => {
+              if (flags.json !== true) output.out(begin.message);
+            },
+          }),
+        );
+        setExitCode(result.stop.exitCode);
+      },
+    );
 
   program
     .command('status')
     .description('where the run stands: iterations, features passing, last verdict, stop reason')
     .addOption(workspaceOption())
     .option('--json', 'print as JSON')
-    .action((flags: { workspace: string; json?: boolean }) => {
-      const report = status(resolve(flags.workspace));
+    .action(async (flags: { workspace: string; json?: boolean }) => {
+      const report = await status(resolve(flags.workspace));
       output.out(flags.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
     });
 

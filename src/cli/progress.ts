@@ -102,6 +102,7 @@ export function createProgressReporter(
     stream.write(`${clearLine}${statusLine(state, step, now(), (stream.columns ?? 100) - 1)}`);
     drawn = true;
   };
+  let ended = false;
   const timer = setInterval(draw, 1_000);
   timer.unref();
   const stop = (): void => {
@@ -117,7 +118,9 @@ export function createProgressReporter(
       const line = formatEvent(event);
       if (line !== undefined) stream.write(`${drawn ? clearLine : ''}${line}\n`);
       drawn = false;
-      if (event.type === 'run.stopped') stop();
+      // After the stop line nothing is redrawn (the branch checked out again is said in a plain line).
+      if (event.type === 'run.stopped') ended = true;
+      if (ended) stop();
       else draw();
     },
     stop,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { agentSchema } from './fragments/agent.ts';
 import { budgetsSchema } from './fragments/budgets.ts';
 import { oraclesSchema, smokeSchema, verifySchema } from './fragments/checks.ts';
+import { gitSchema } from './fragments/git.ts';
 import { guardsSchema } from './fragments/guards.ts';
 import { doneSchema, judgeSchema } from './fragments/judge.ts';
 import { notifySchema, telemetrySchema } from './fragments/observe.ts';
@@ -40,6 +41,7 @@ export const configSchema = z
     notify: notifySchema,
     parallel: parallelSchema,
     guards: guardsSchema,
+    git: gitSchema,
   })
   .transform(({ verify, ...config }) => ({ ...config, verifyTimeoutMs: verify.timeout }));
 

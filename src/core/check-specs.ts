@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/resolve.ts';
 import type { CheckResult } from '../log/events.ts';
 import { runCheck, type CheckContext, type CheckSpec } from '../checks/registry.ts';
+import type { ProjectHook } from '../git/project-hooks.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 
@@ -36,6 +37,29 @@ export function verificationChecks(
   config: Pick<Config, 'verifyTimeoutMs' | 'oracles'>,
 ): CheckSpec[] {
   return [...features.map((feature) => featureCheck(feature, config)), ...config.oracles.map(oracleCheck)];
+}
+
+function shellWord(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * One of the project's git hooks, run as git would (from the top of the worktree; commit-msg with the
+ * message file as its argument), but in the sandbox like every check.
+ */
+export function hookCheck(
+  hook: ProjectHook,
+  config: Pick<Config, 'verifyTimeoutMs'>,
+  messageFile: string,
+): CheckSpec {
+  const program = hook.path.startsWith('/') ? hook.path : `./${hook.path}`;
+  return {
+    type: 'command',
+    name: hook.name,
+    kind: 'hook',
+    command: hook.name === 'commit-msg' ? `${shellWord(program)} ${shellWord(messageFile)}` : shellWord(program),
+    timeoutMs: config.verifyTimeoutMs,
+  };
 }
 
 /** `smoke.command`, or `./init.sh smoke` when the workspace has an init.sh; none otherwise. */

@@ -5,6 +5,8 @@ import type { FeatureList } from '../workspace/features.ts';
 export interface EvidenceStamp {
   readonly iteration: number;
   readonly commit: string;
+  /** The tree of that commit (absent when unknown). */
+  readonly tree?: string;
   readonly at: string;
 }
 
@@ -31,6 +33,7 @@ export function withEvidence(
         evidence: {
           iteration: stamp.iteration,
           commit: stamp.commit,
+          ...(stamp.tree === undefined ? {} : { tree: stamp.tree }),
           command: check.command,
           exitCode: check.exitCode ?? -1,
           at: stamp.at,
@@ -49,7 +52,12 @@ export function passingIds(list: FeatureList): string[] {
 export function newlyPassing(checks: readonly CheckResult[], wasPassing: ReadonlySet<string>): string[] {
   return checks
     .filter(
-      (check) => check.passed && check.kind !== 'smoke' && !wasPassing.has(`${check.kind}:${check.name}`),
+      (check) =>
+        check.passed &&
+        check.kind !== 'smoke' &&
+        // A hook that passes is not progress towards the goal; one that starts failing is a regression.
+        check.kind !== 'hook' &&
+        !wasPassing.has(`${check.kind}:${check.name}`),
     )
     .map((check) => `${check.kind}:${check.name}`);
 }
@@ -65,9 +73,11 @@ export function regressions(checks: readonly CheckResult[], wasPassing: Readonly
 export function passingBefore(
   passingFeatures: readonly string[],
   passingOracles: readonly string[],
+  passingHooks: readonly string[] = [],
 ): Set<string> {
   return new Set([
     ...passingFeatures.map((id) => `feature:${id}`),
     ...passingOracles.map((name) => `oracle:${name}`),
+    ...passingHooks.map((name) => `hook:${name}`),
   ]);
 }

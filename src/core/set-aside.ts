@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { changedPaths, commitAll, runGit } from '../git/git.ts';
+import { changedPaths, commitAll, runGit, type GitIdentity } from '../git/git.ts';
 import { isWorkerContentError } from '../git/worker-content.ts';
 import { describeNestedRepository, detectNestedRepositories } from '../guards/nested-repository.ts';
 import { describePaths, moveToScratch } from '../guards/pollution.ts';
@@ -18,9 +18,11 @@ export async function commitWork(
   checkout: string,
   message: string,
   scratch: { readonly dir: string; readonly shown: string },
+  identity?: GitIdentity,
+  staged?: () => Promise<void>,
 ): Promise<WorkCommit> {
   try {
-    return { ok: true, commit: await commitAll(checkout, message) };
+    return { ok: true, commit: await commitAll(checkout, message, identity, staged) };
   } catch (error) {
     if (!isWorkerContentError(error)) throw error;
     await runGit(checkout, ['reset', '--quiet'], true);

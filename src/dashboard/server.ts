@@ -2,11 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { iterationEvidence, listRuns } from '../api/inspect.ts';
+import { iterationEvidence, listRuns, runFeatureList } from '../api/inspect.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { allIterations, type IterationSummary, type RunState } from '../log/reducer.ts';
 import { orderedTasks } from '../log/task-state.ts';
-import { readFeatureList } from '../workspace/features.ts';
+import type { FeatureListResult } from '../workspace/features.ts';
 import { eventLogPath } from '../workspace/paths.ts';
 import { dashboardPage } from './page.ts';
 import { downsample, RunIndex } from './run-index.ts';
@@ -57,7 +57,7 @@ function row(entry: IterationSummary): Record<string, unknown> {
 function summaryOf(
   runId: string,
   state: RunState,
-  workspace: string,
+  features: FeatureListResult,
   eventCount: number,
 ): Record<string, unknown> {
   const iterations = allIterations(state);
@@ -66,7 +66,6 @@ function summaryOf(
     const outcome = outcomeOf(entry);
     counts[outcome] = (counts[outcome] ?? 0) + 1;
   }
-  const features = readFeatureList(workspace);
   return {
     runId,
     goal: state.goal,
@@ -132,10 +131,11 @@ export function createDashboardApp(options: DashboardOptions): Hono {
   );
   app.get('/', (c) => c.html(dashboardPage()));
   app.get('/api/runs', (c) => c.json({ runs: listRuns(workspace) }));
-  app.get('/api/runs/:run', (c) => {
+  app.get('/api/runs/:run', async (c) => {
     const runId = c.req.param('run');
     const index = indexFor(runId);
-    return c.json(summaryOf(runId, index.state, workspace, index.eventCount));
+    const features = await runFeatureList(workspace, index.state);
+    return c.json(summaryOf(runId, index.state, features, index.eventCount));
   });
   app.get('/api/runs/:run/iterations', (c) => {
     const index = indexFor(c.req.param('run'));

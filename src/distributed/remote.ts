@@ -3,12 +3,12 @@ import { runGit } from '../git/git.ts';
 
 /** The branch on the shared remote that carries the integration tip the tasks start from. */
 export function remoteIntegrationRef(runId: string): string {
-  return `refs/heads/baton/${runId}/integration`;
+  return `refs/heads/baton-tasks/${runId}/integration`;
 }
 
 /** The branch on the shared remote where an attempt's work is pushed. */
 export function remoteAttemptRef(runId: string, task: string, attempt: number): string {
-  return `refs/heads/baton/${runId}/task/${task}/${attempt}`;
+  return `refs/heads/baton-tasks/${runId}/task/${task}/${attempt}`;
 }
 
 /** The shared git remote answers (a bare repository path, or any URL git can fetch and push). */

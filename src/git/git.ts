@@ -132,9 +132,12 @@ export async function commitAll(
   cwd: string,
   message: string,
   identity?: GitIdentity,
+  /** Runs once everything is staged, before the commit: where the project's pre-commit checks run. */
+  staged?: () => Promise<void>,
 ): Promise<string | null> {
   await refuseNestedRepositories(cwd);
   await runGit(cwd, ['add', '--all']);
+  await staged?.();
   return commitStaged(cwd, message, identity);
 }
 
@@ -142,10 +145,35 @@ export async function commitPaths(
   cwd: string,
   paths: readonly string[],
   message: string,
+  identity?: GitIdentity,
 ): Promise<string | null> {
   await refuseNestedRepositories(cwd, paths);
   await runGit(cwd, ['add', '--all', '--', ...paths]);
-  return commitStaged(cwd, message);
+  return commitStaged(cwd, message, identity);
+}
+
+/**
+ * Fold `paths` into the commit at HEAD and give it a new message and author: one commit where there
+ * were two (the worker's change, then the harness's record of it). Returns the new commit.
+ */
+export async function amendWithPaths(
+  cwd: string,
+  paths: readonly string[],
+  message: string,
+  identity?: GitIdentity,
+): Promise<string> {
+  await refuseNestedRepositories(cwd, paths);
+  await runGit(cwd, ['add', '--all', '--', ...paths]);
+  await runGit(cwd, ['commit', '--quiet', '--no-verify', '--amend', '--reset-author', '-m', message], {
+    identity,
+  });
+  return (await headCommit(cwd)) ?? '';
+}
+
+/** The tree a commit records. */
+export async function treeOf(cwd: string, commit: string): Promise<string | null> {
+  const result = await runGit(cwd, ['rev-parse', '--verify', '--quiet', `${commit}^{tree}`], true);
+  return result.exitCode === 0 ? result.stdout.trim() : null;
 }
 
 async function commitStaged(cwd: string, message: string, identity?: GitIdentity): Promise<string | null> {

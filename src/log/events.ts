@@ -53,7 +53,8 @@ const checkResultSchema = z
   .object({
     /** Feature id or oracle name. */
     name: z.string(),
-    kind: z.enum(['feature', 'oracle', 'smoke', 'task']),
+    /** hook: one of the project's git hooks (pre-commit, commit-msg), run as a check. */
+    kind: z.enum(['feature', 'oracle', 'smoke', 'task', 'hook']),
     command: z.string(),
     passed: z.boolean(),
     exitCode: z.number().nullable(),
@@ -164,6 +165,10 @@ export const runEventSchemas = {
     featuresPassing: z.number(),
     /** Parallel workers (absent: the serial loop). */
     workers: z.number().optional(),
+    /** The branch the run commits to (absent in logs written before runs had branches). */
+    branch: z.string().optional(),
+    /** The branch the person was on, checked out again when the run stops (absent: the run works in place). */
+    baseBranch: z.string().optional(),
   }),
   'iteration.started': event('iteration.started', { iteration: z.number(), headCommit: z.string() }),
   'smoke.ended': event('smoke.ended', { iteration: z.number(), result: checkResultSchema.nullable() }),
@@ -257,6 +262,14 @@ export const runEventSchemas = {
     reaped: z.array(z.number()).readonly(),
   }),
   'run.paused': event('run.paused', { by: z.string() }),
+  /** HEAD moved between the run's branch and the person's: on resume, and when the run stops. */
+  'branch.switched': event('branch.switched', {
+    from: z.string().nullable(),
+    to: z.string(),
+    why: z.string(),
+  }),
+  /** The person's branch could not be checked out again when the run stopped: HEAD stays on the run's. */
+  'branch.kept': event('branch.kept', { branch: z.string(), reason: z.string() }),
   'sandbox.chosen': event('sandbox.chosen', {
     backend: z.enum(sandboxBackendNames),
     warning: z.string().nullable(),
@@ -273,7 +286,8 @@ export const runEventSchemas = {
   'commit.created': event('commit.created', {
     iteration: z.number(),
     commit: z.string(),
-    purpose: z.enum(['work', 'record']),
+    /** work: the worker's change; record: the harness's record; iteration: both in one (git.commit: one). */
+    purpose: z.enum(['work', 'record', 'iteration']),
   }),
   'verify.ended': event('verify.ended', { iteration: z.number(), commit: z.string(), checks }),
   'tree.polluted': event('tree.polluted', {

@@ -8,7 +8,7 @@
  * Readers upcast each line from its own version to `logVersion` before validating it against the current
  * schema (events.ts) and folding it, so the reducer only ever sees current shapes.
  */
-export const logVersion = 2;
+export const logVersion = 3;
 
 /** The version of a line as written (absent: version 1, today's logs before versioning). */
 export function versionOf(value: object): number {
@@ -36,6 +36,13 @@ export const upcasters: readonly Upcaster[] = [
     // version 1 changed, so a version 1 event is a version 2 event without them.
     from: 1,
     up: (event) => ({ ...event, v: 2 }),
+  },
+  {
+    // Version 3 added the run's branches (optional `branch` and `baseBranch` of `run.started`), the
+    // events `branch.switched` and `branch.kept`, the check kind `hook` (the project's git hooks), the
+    // commit purpose `iteration` (git.commit: one); no field of version 2 changed.
+    from: 2,
+    up: (event) => ({ ...event, v: 3 }),
   },
 ];
 

@@ -63,6 +63,10 @@ export interface RunState {
   readonly checkpointChecks: readonly (readonly CheckResult[])[];
   /** HEAD when the run started: the rollback point until the first checkpoint. */
   readonly startCommit: string | null;
+  /** The branch the run commits to (null: not recorded, an older log). */
+  readonly branch: string | null;
+  /** The person's branch, checked out again when the run stops (null: the run works in place). */
+  readonly baseBranch: string | null;
   /** The last `verify.ended`: what the tree was verified at, and the results. */
   readonly lastVerification: {
     readonly iteration: number;
@@ -138,6 +142,8 @@ export const initialRunState: RunState = {
   checkpoints: [],
   checkpointChecks: [],
   startCommit: null,
+  branch: null,
+  baseBranch: null,
   lastVerification: null,
   previousChecks: [],
   usage: emptyUsage,
@@ -215,6 +221,8 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         startedAt: event.at,
         segmentStartedAt: event.at,
         startCommit: event.headCommit,
+        branch: event.branch ?? null,
+        baseBranch: event.baseBranch ?? null,
         status: 'running',
         budgets: event.budgets,
         featuresPassing: event.featuresPassing,
@@ -500,6 +508,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         },
         event,
       );
+    case 'branch.switched':
+    case 'branch.kept':
+      // Where HEAD is is git's to say; the log keeps the moves for the views.
+      return next;
     case 'run.stopped':
       return {
         ...next,

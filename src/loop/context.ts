@@ -41,3 +41,8 @@ export function activeAgent(context: LoopContext): Agent {
     ? context.fallbackAgent
     : context.agent;
 }
+
+/** Who the run's commits are by: `git.identity` in baton.yaml, else the person's git identity. */
+export function commitIdentity(context: LoopContext): GitIdentity | undefined {
+  return context.config.git.identity ?? context.person ?? undefined;
+}

@@ -1,13 +1,14 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
 import { newlyPassing, passingIds, withEvidence } from '../core/evidence.ts';
 import { checkpointRef } from '../git/baton-refs.ts';
-import { commitPaths, headCommit, runGit, updateRef } from '../git/git.ts';
+import { iterationCommitMessage } from '../core/commit-message.ts';
+import { amendWithPaths, commitPaths, headCommit, runGit, treeOf, updateRef } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
 import { countPassing, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
 import { recordProgress } from '../workspace/progress.ts';
 import { firstLine, head } from '../util/text.ts';
-import type { LoopContext } from './context.ts';
+import { commitIdentity, type LoopContext } from './context.ts';
 
 export interface IterationRecord {
   readonly iteration: number;
@@ -29,16 +30,69 @@ export interface IterationRecord {
 }
 
 /**
+ * The iteration's commit. With `git.commit: one` (the default) the worker's accepted change and the
+ * harness's record of it (statuses, evidence, progress) are one commit, by the person's identity, with
+ * trailers naming the run, the iteration, the evidence and the tree the checks ran on; refused or
+ * rolled-back work leaves one commit of the record alone. `two` keeps them apart.
+ */
+async function commitRecord(
+  context: LoopContext,
+  record: IterationRecord,
+  settled: {
+    readonly outcome: string;
+    readonly updated: FeatureList;
+    readonly newly: readonly string[];
+    readonly verifiedTree: string | null;
+  },
+): Promise<string | null> {
+  const { iteration } = record;
+  const paths = [stateFiles.features, stateFiles.progress];
+  const tip = await headCommit(context.workspace);
+  const workStands = record.workCommit !== null && !record.rolledBack && tip === record.workCommit;
+  const message = iterationCommitMessage({
+    runId: context.runId,
+    iteration,
+    outcome: settled.outcome,
+    handoff: record.session.finalMessage,
+    featuresPassing: countPassing(settled.updated),
+    featuresTotal: settled.updated.features.length,
+    newlyPassing: settled.newly,
+    checks: record.checks,
+    verifiedTree: settled.verifiedTree,
+  });
+  const identity = commitIdentity(context);
+  const commit =
+    workStands && context.config.git.commit === 'one'
+      ? await amendWithPaths(context.workspace, paths, message, identity)
+      : await commitPaths(context.workspace, paths, message, identity);
+  if (commit !== null) {
+    context.emit({
+      type: 'commit.created',
+      iteration,
+      commit,
+      purpose: workStands && context.config.git.commit === 'one' ? 'iteration' : 'record',
+    });
+  }
+  return commit;
+}
+
+/**
  * Settle and record: statuses and evidence in FEATURES.json (only the harness writes them), an entry in
  * PROGRESS.md, one commit, a checkpoint ref when nothing regressed, and the iteration.ended event.
  */
 export async function recordIteration(context: LoopContext, record: IterationRecord): Promise<void> {
   const { iteration, checks, verdict, session } = record;
   const at = context.now().toISOString();
+  const verifiedTree = await treeOf(context.workspace, record.verifiedCommit);
   // Refused or rolled-back work settles nothing: statuses stay as they were.
   const updated: FeatureList = record.rolledBack
     ? record.features
-    : withEvidence(record.features, checks, { iteration, commit: record.verifiedCommit, at });
+    : withEvidence(record.features, checks, {
+        iteration,
+        commit: record.verifiedCommit,
+        ...(verifiedTree === null ? {} : { tree: verifiedTree }),
+        at,
+      });
   writeFeatureList(context.workspace, updated);
   const progressed = !record.rolledBack && newlyPassing(checks, record.wasPassing).length > 0;
   const passingFeatures = passingIds(updated);
@@ -65,14 +119,12 @@ export async function recordIteration(context: LoopContext, record: IterationRec
     },
     context.config.progress.keepEntries,
   );
-  const recordCommit = await commitPaths(
-    context.workspace,
-    [stateFiles.features, stateFiles.progress],
-    `baton: iteration ${iteration} verified: ${countPassing(updated)}/${updated.features.length} features passing${verdict.done ? ', done' : ''}`,
-  );
-  if (recordCommit !== null) {
-    context.emit({ type: 'commit.created', iteration, commit: recordCommit, purpose: 'record' });
-  }
+  const recordCommit = await commitRecord(context, record, {
+    outcome,
+    updated,
+    newly: record.rolledBack ? [] : newlyPassing(checks, record.wasPassing),
+    verifiedTree,
+  });
 
   // A checkpoint marks a state worth returning to: nothing that passed before fails now.
   if ((record.regressed.length === 0 || record.restoredCheckpoint) && record.smokePassed) {

@@ -12,8 +12,9 @@ export function runWorktreesDir(workspace: string, runId: string): string {
   return join(harnessDir(workspace), 'worktrees', runId);
 }
 
+/** Task branches live apart from run branches (`baton/<run-id>`): a ref cannot be both a branch and a folder of branches. */
 export function taskBranch(runId: string, taskId: string): string {
-  return `baton/${runId}/task/${taskId}`;
+  return `baton-tasks/${runId}/task/${taskId}`;
 }
 
 /** Where a refused attempt's work is kept: nothing a worker did is lost. */

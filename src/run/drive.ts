@@ -60,7 +60,11 @@ async function honourControls(
       }
       await sleep(options.pollMs ?? 250, options.abort.signal);
     }
-    context.emit({ type: 'run.unpaused', by: 'a person (baton resume)' });
+    // An interrupted harness (SIGTERM, Ctrl-C) was not resumed by anyone: it ends while paused.
+    context.emit({
+      type: 'run.unpaused',
+      by: options.abort.signal.aborted ? 'the harness being interrupted' : 'a person (baton resume)',
+    });
   }
   const next = context.state.lastIteration + 1;
   for (const message of readSteer(context.workspace, context.runId, context.state.steering.length)) {

@@ -10,7 +10,13 @@ import { readStateFile, writeStateFile } from './state-file.ts';
 /** Evidence the harness holds for a passing feature: what ran, on which commit, with what result. */
 export const evidenceSchema = z.strictObject({
   iteration: z.number().int().min(0),
-  commit: z.string(),
+  commit: z.string().describe('The commit the checks ran on.'),
+  tree: z
+    .string()
+    .optional()
+    .describe(
+      "The tree the checks ran on. With git.commit: one the checked commit is folded into the iteration's commit, whose Baton-Verified-Tree trailer names this tree.",
+    ),
   command: z.string(),
   exitCode: z.number().int(),
   at: z.string(),

@@ -18,7 +18,7 @@ import type { RunEvent } from '../../src/log/events.ts';
 import { lockPath } from '../../src/run/lock.ts';
 import type { Feature } from '../../src/workspace/features.ts';
 import { iterationDir } from '../../src/workspace/paths.ts';
-import { feature, git, makeWorkspace, tempDir } from '../helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace, tempDir } from '../helpers.ts';
 
 /**
  * A hostile `command` agent against a real run in the default sandbox: a bash script kept outside the
@@ -166,6 +166,8 @@ export interface HostileRun {
 /** The run, driven through the API (`runLoop`, what the CLI calls). */
 export async function runHostile(hostile: Hostile): Promise<HostileRun> {
   const result = await runLoop({ workspace: hostile.workspace, env: hostile.env });
+  // What the run left is on its branch, as a person would look at it.
+  checkOutRunBranch(hostile.workspace, result.state);
   const { events } = readRun(hostile.workspace, result.runId);
   return { runId: result.runId, reason: result.stop.reason, message: result.stop.message, events };
 }
@@ -198,6 +200,7 @@ export async function runHostileCli(hostile: Hostile, options: CliOptions = {}):
     },
   );
   const record = readRun(hostile.workspace);
+  checkOutRunBranch(hostile.workspace, record.state);
   const stopped = record.events.findLast((event) => event.type === 'run.stopped');
   expect(existsSync(lockPath(hostile.workspace)), 'no stale lock stays').toBe(false);
   return {

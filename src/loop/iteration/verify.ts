@@ -68,10 +68,13 @@ export async function verifyWork(
   const rejected = work.rejections.length > 0;
   const verifiedCommit = (await headCommit(context.workspace)) ?? '';
   // When the work was refused the tree is exactly as before, and the earlier results still hold.
+  // The hooks ran on the staged change; with nothing committed the tree is as before, and so are they.
+  const hooks =
+    work.hooks.length > 0 ? work.hooks : context.previousChecks.filter((check) => check.kind === 'hook');
   const checks: readonly CheckResult[] =
     rejected && context.previousChecks.length > 0
       ? context.previousChecks
-      : await runAllChecks(context, work.features, checkContext);
+      : [...(await runAllChecks(context, work.features, checkContext)), ...hooks];
   context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
   throwIfInterrupted(context, iteration);
 
@@ -91,6 +94,9 @@ export async function verifyWork(
     featuresBefore.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
     context.previousChecks
       .filter((check) => check.kind === 'oracle' && check.passed)
+      .map((check) => check.name),
+    context.previousChecks
+      .filter((check) => check.kind === 'hook' && check.passed)
       .map((check) => check.name),
   );
   const regressed = regressions(checks, wasPassing);
@@ -132,10 +138,13 @@ export async function verifyWork(
   );
   // Verify the restored tree again, so every result recorded describes what is on disk.
   const restored = currentFeatures(context);
-  const recheck = await runAllChecks(context, restored, {
-    ...checkContext,
-    outputDir: join(prepared.dir, 'checks-after-rollback'),
-  });
+  const recheck = [
+    ...(await runAllChecks(context, restored, {
+      ...checkContext,
+      outputDir: join(prepared.dir, 'checks-after-rollback'),
+    })),
+    ...context.previousChecks.filter((check) => check.kind === 'hook'),
+  ];
   context.emit({ type: 'verify.ended', iteration, commit: prepared.headBefore, checks: recheck });
   // What the second verification left is handled like the first's: nested repositories aside, the rest
   // stashed (else the next iteration would commit it as a person's edit).

@@ -1,10 +1,17 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { claimsDone, type AgentSessionResult } from '../../agents/agent.ts';
 import { commitWork } from '../../core/set-aside.ts';
 import type { FeatureList } from '../../workspace/features.ts';
-import { firstLine, head } from '../../util/text.ts';
-import type { LoopContext } from '../context.ts';
+import { head, singleLine } from '../../util/text.ts';
+import { iterationCommitMessage, runTrailer } from '../../core/commit-message.ts';
+import { hookCheck } from '../../core/check-specs.ts';
+import { runCheck } from '../../checks/registry.ts';
+import { runGit } from '../../git/git.ts';
+import { projectHooks } from '../../git/project-hooks.ts';
+import type { CheckResult } from '../../log/events.ts';
+import { countPassing } from '../../workspace/features.ts';
+import { commitIdentity, type LoopContext } from '../context.ts';
 import { guardWorkerChanges } from '../post-work-guards.ts';
 import { rollBack } from '../rollback.ts';
 import { startWorkerSession } from '../session.ts';
@@ -23,6 +30,45 @@ export interface GuardedWork {
   readonly corrections: readonly string[];
   /** The FEATURES.json to verify against. */
   readonly features: FeatureList;
+  /** The project's git hooks, run on the staged change before the commit (empty: none ran). */
+  readonly hooks: readonly CheckResult[];
+}
+
+/**
+ * The project's pre-commit and commit-msg hooks, run in the sandbox on what is staged, as git would run
+ * them before a commit (the harness's own git runs no hook). Returns the runner and where its results go.
+ */
+async function hookRunner(
+  context: LoopContext,
+  prepared: PreparedIteration,
+): Promise<{ readonly run: (() => Promise<void>) | undefined; readonly results: CheckResult[] }> {
+  const results: CheckResult[] = [];
+  const hooks = context.config.git.hooks ? await projectHooks(context.workspace) : [];
+  if (hooks.length === 0) return { run: undefined, results };
+  const run = async (): Promise<void> => {
+    // Git runs no hook when there is nothing to commit.
+    if ((await runGit(context.workspace, ['diff', '--cached', '--quiet'], true)).exitCode === 0) return;
+    const messageFile = join(prepared.dir, 'COMMIT_EDITMSG');
+    writeFileSync(
+      messageFile,
+      iterationCommitMessage({
+        runId: context.runId,
+        iteration: prepared.iteration,
+        outcome: 'progress',
+        handoff: '',
+        featuresPassing: countPassing(prepared.featuresBefore),
+        featuresTotal: prepared.featuresBefore.features.length,
+        newlyPassing: [],
+        checks: [],
+        verifiedTree: null,
+      }),
+    );
+    for (const hook of hooks) {
+      const spec = hookCheck(hook, context.config, relative(context.workspace, messageFile));
+      results.push(await runCheck(spec, prepared.checkContext));
+    }
+  };
+  return { run, results };
 }
 
 /** Work: a fresh agent session in its own process group, with its handoff kept as evidence. */
@@ -58,13 +104,16 @@ export async function guardWork(
 ): Promise<GuardedWork> {
   const { iteration, featuresBefore, headBefore } = prepared;
   const guarded = await guardWorkerChanges(context, iteration, featuresBefore);
+  const hooks = await hookRunner(context, prepared);
   const committed = await commitWork(
     context.workspace,
-    `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(firstLine(session.finalMessage), 120)}`}`,
+    `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(singleLine(session.finalMessage), 120)}`}\n\n${runTrailer}: ${context.runId}\nBaton-Iteration: ${iteration}\n`,
     {
       dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), 'uncommittable'),
       shown: `.baton/scratch/${context.runId}/${iteration}/uncommittable/`,
     },
+    commitIdentity(context),
+    hooks.run,
   );
   const workCommit = committed.ok ? committed.commit : null;
   if (workCommit !== null) {
@@ -101,5 +150,6 @@ export async function guardWork(
     rejections,
     corrections: guarded.corrections,
     features: rejections.length > 0 ? featuresBefore : guarded.features,
+    hooks: rejections.length > 0 ? [] : hooks.results,
   };
 }
