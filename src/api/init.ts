@@ -225,7 +225,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const baseline = await commitBaseline(
     workspace,
     `baton: baseline for "${options.goal.trim().split('\n')[0]?.slice(0, 72) ?? ''}"`,
-    Object.keys(files),
+    [...Object.keys(files), ...(repository.gitignoreWritten ? ['.gitignore'] : [])],
   );
   return {
     workspace,
