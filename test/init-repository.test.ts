@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runInit } from '../src/api/init.ts';
+import { rollbackTo } from '../src/api/checkpoints.ts';
 import { runLoop } from '../src/api/run.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { BatonError } from '../src/errors.ts';
@@ -160,6 +161,13 @@ describe('baton init and the repository', () => {
       expect(readFileSync(join(workspace, path), 'base64'), path).toBe(bytes);
     }
     expect(readFileSync(join(workspace, '.env.production'), 'utf8')).toContain(secret);
+
+    // A forced rollback keeps what it takes off the branch under a backup ref: never the secret.
+    writeFiles(workspace, { '.env.local': `API_KEY=${secret}\n`, 'wip.txt': 'mine\n' });
+    const rollback = await rollbackTo(workspace, '1', { force: true });
+    expect(rollback.uncommitted).toEqual(['wip.txt']);
+    expect(readFileSync(join(workspace, '.env.local'), 'utf8')).toContain(secret);
+    expectCleanHistory(workspace);
   });
 
   it('still initialises an empty folder, creating the repository, and still refuses a dirty repository', async () => {
