@@ -170,6 +170,22 @@ describe('baton init and the repository', () => {
     expectCleanHistory(workspace);
   });
 
+  it('with gitInit keeps a .gitignore the project has, and still leaves out what it does not list', async () => {
+    const workspace = tempDir();
+    writeFiles(workspace, {
+      '.gitignore': 'custom/\n',
+      '.env': `API_KEY=${secret}\n`,
+      'main.go': 'package main\n',
+    });
+    const result = await runInit({ workspace, goal, gitInit: true });
+    expect(result.gitignoreWritten).toBe(false);
+    expect(readFileSync(join(workspace, '.gitignore'), 'utf8')).toBe('custom/\n');
+    expect(result.leftOut).toEqual([{ unit: '.env', reason: 'secret' }]);
+    expect(committedFiles(workspace)).toEqual(expect.arrayContaining(['.gitignore', 'main.go']));
+    expect(git(workspace, 'log', '-p', '--all')).not.toContain(secret);
+    expect(result.testCommand).toBeNull();
+  });
+
   it('still initialises an empty folder, creating the repository, and still refuses a dirty repository', async () => {
     const workspace = join(tempDir(), 'new');
     const result = await runInit({ workspace, goal });
