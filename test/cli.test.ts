@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -128,6 +128,29 @@ describe('the baton CLI', () => {
     const log = baton(['log', '-C', join(dir, 'calc')]);
     expect(log.code).toBe(2);
     expect(log.stderr).toContain('start one with `baton run`');
+  });
+
+  it('refuses a folder of files that is not a repository, and with --git-init says what it committed and left out', () => {
+    const workspace = tempDir();
+    writeFileSync(join(workspace, 'package.json'), '{"scripts": {"test": "node --test"}}\n');
+    writeFileSync(join(workspace, 'index.js'), 'export {};\n');
+    writeFileSync(join(workspace, 'id_ed25519'), 'PRIVATE KEY\n');
+    const refused = baton(['init', 'Build it.', '-C', workspace]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('not a git repository');
+    expect(refused.stderr).toContain('baton init --git-init');
+    expect(readdirSync(workspace).sort()).toEqual(['id_ed25519', 'index.js', 'package.json']);
+
+    const init = baton(['init', 'Build it.', '-C', workspace, '--git-init']);
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('ran git init (--git-init) and wrote a .gitignore');
+    expect(init.stdout).toMatch(/committed \d+ files: [^\n]*index\.js/);
+    expect(init.stdout).toContain('left out id_ed25519 (looks like a secret)');
+    expect(init.stdout).toContain(
+      'using `npm test` (from package.json) as the oracle and smoke test; change it in baton.yaml and init.sh',
+    );
+    expect(git(workspace, 'ls-tree', '-r', '--name-only', 'HEAD')).not.toContain('id_ed25519');
   });
 
   it('runs the --agent command as the initializer, and says which command is missing when it is', () => {

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
 import { checkpointIteration } from '../git/baton-refs.ts';
+import { applyLeaveOut, planUntracked } from '../core/leave-out.ts';
 import { changedPaths, fileAt, gitCommonDir, headCommit, runGit, untrackedPaths } from '../git/git.ts';
 import { isHarnessAuthor } from '../git/person-identity.ts';
 import { currentBranch } from '../git/run-branch.ts';
@@ -127,6 +128,8 @@ export async function rollbackTo(
     }
     const head = await headCommit(workspace);
     const undone = await commitsAfter(workspace, checkpoint.commit);
+    // A secret, dependency folder or log left untracked stays where it is, out of the backup ref.
+    await applyLeaveOut(workspace, await planUntracked(workspace));
     const uncommitted = [
       ...new Set([...(await changedPaths(workspace)), ...(await untrackedPaths(workspace))]),
     ];

@@ -9,21 +9,23 @@ import { prepareSandbox, type Sandbox } from '../sandbox/sandbox.ts';
 import { readRegularFile } from '../util/safe-io.ts';
 import { tail } from '../util/text.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import {
-  changedPaths,
-  commitAll,
-  excludeLocally,
-  headCommit,
-  initRepository,
-  isGitRepository,
-  isTopLevel,
-} from '../git/git.ts';
+import { excludeLocally } from '../git/git.ts';
+import type { LeftOut } from '../workspace/baseline-policy.ts';
+import type { DetectedTestCommand } from '../workspace/detect-test-command.ts';
 import { buildInitializerPrompt } from '../loop/initializer-prompt.ts';
 import { readFeatureList, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { harnessDir, harnessDirName, stateFiles } from '../workspace/paths.ts';
 import { renderTemplates, starterFeatures } from '../workspace/templates.ts';
+import {
+  commitBaseline,
+  detectProjectTestCommand,
+  prepareRepository,
+  type BaselineCommit,
+  type RepositoryOrigin,
+} from './init-repository.ts';
 
 export { commandAgentYaml } from '../workspace/templates.ts';
+export { leaveOutReasonText } from '../workspace/baseline-policy.ts';
 
 export interface InitOptions {
   readonly workspace: string;
@@ -40,12 +42,22 @@ export interface InitOptions {
   readonly initializerCommand?: string;
   /** The agent section of baton.yaml, as YAML text (e.g. from `--agent "<command>"`). */
   readonly agentYaml?: string;
+  /**
+   * The oracles section of baton.yaml. Default: the project's own test command (package.json, pytest,
+   * cargo, go), as an oracle named `tests` the run needs for done, when one is found.
+   */
   readonly oraclesYaml?: string;
   /** Names of oracles (defined in oraclesYaml) that must pass for the run to be done. */
   readonly doneOracles?: readonly string[];
   /** Use this checklist instead of the starter one (no initializer needed). */
   readonly features?: FeatureList;
+  /** The smoke test of init.sh. Default: the project's own test command when one is found. */
   readonly smokeCommand?: string;
+  /**
+   * A folder that is not a git repository and not empty is refused unless this is set: then init runs
+   * `git init`, writing a .gitignore first when there is none.
+   */
+  readonly gitInit?: boolean;
   /** Overwrite state files that already exist. */
   readonly force?: boolean;
   readonly maxInitializerAttempts?: number;
@@ -60,6 +72,13 @@ export interface InitResult {
   readonly written: readonly string[];
   readonly kept: readonly string[];
   readonly featureCount: number;
+  readonly repository: RepositoryOrigin;
+  readonly gitignoreWritten: boolean;
+  readonly committed: BaselineCommit['committed'];
+  /** Files and folders left on disk and out of the baseline, ignored locally (.git/info/exclude). */
+  readonly leftOut: readonly LeftOut[];
+  /** The project's test command, when init made it the default oracle and smoke test (and for which). */
+  readonly testCommand: (DetectedTestCommand & { readonly usedFor: readonly ('oracle' | 'smoke')[] }) | null;
   readonly initializer: {
     readonly attempts: number;
     readonly rejected: readonly (readonly string[])[];
@@ -158,15 +177,6 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
       exitCode: exitCodes.usage,
     });
   }
-  mkdirSync(workspace, { recursive: true });
-  if (!(await isGitRepository(workspace)) || !(await isTopLevel(workspace))) await initRepository(workspace);
-  else if ((await headCommit(workspace)) !== null && (await changedPaths(workspace)).length > 0) {
-    throw new BatonError(`${workspace} has uncommitted changes`, {
-      code: 'DIRTY_TREE',
-      fix: 'commit or stash them first (git stash -u), so the baseline commit holds only what baton writes',
-      exitCode: exitCodes.usage,
-    });
-  }
   if (!options.force && existsSync(join(workspace, stateFiles.config))) {
     throw new BatonError(`${workspace} already has a ${stateFiles.config}`, {
       code: 'ALREADY_INITIALISED',
@@ -174,14 +184,16 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
       exitCode: exitCodes.usage,
     });
   }
+  const repository = await prepareRepository(workspace, options.gitInit === true);
+  const checks = defaultChecks(options, workspace);
   const features = options.features ?? starterFeatures(options.goal);
   const files = renderTemplates({
     goal: options.goal,
     agentYaml: options.agentYaml,
-    oraclesYaml: options.oraclesYaml,
-    smokeCommand: options.smokeCommand ?? 'git rev-parse --verify HEAD >/dev/null',
+    oraclesYaml: checks.oraclesYaml,
+    smokeCommand: checks.smokeCommand,
     features,
-    doneOracles: options.doneOracles ?? [],
+    doneOracles: checks.doneOracles,
   });
   const written: string[] = [];
   const kept: string[] = [];
@@ -210,18 +222,55 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
             )
           : null;
   const list = readFeatureList(workspace);
-  const commit =
-    (await commitAll(
-      workspace,
-      `baton: baseline for "${options.goal.trim().split('\n')[0]?.slice(0, 72) ?? ''}"`,
-    )) ?? (await headCommit(workspace));
-  if (commit === null) throw new Error('the baseline commit was not created');
+  const baseline = await commitBaseline(
+    workspace,
+    `baton: baseline for "${options.goal.trim().split('\n')[0]?.slice(0, 72) ?? ''}"`,
+    [...Object.keys(files), ...(repository.gitignoreWritten ? ['.gitignore'] : [])],
+  );
   return {
     workspace,
-    commit,
+    commit: baseline.commit,
     written,
     kept,
     featureCount: list.ok ? list.list.features.length : 0,
+    repository: repository.origin,
+    gitignoreWritten: repository.gitignoreWritten,
+    committed: baseline.committed,
+    leftOut: baseline.leftOut,
+    testCommand: checks.testCommand,
     initializer,
+  };
+}
+
+interface DefaultChecks {
+  readonly oraclesYaml: string | undefined;
+  readonly doneOracles: readonly string[];
+  readonly smokeCommand: string;
+  readonly testCommand: InitResult['testCommand'];
+}
+
+/** The project's own test command fills in the oracle and the smoke test the person did not give. */
+function defaultChecks(options: InitOptions, workspace: string): DefaultChecks {
+  const detected =
+    options.oraclesYaml === undefined || options.smokeCommand === undefined
+      ? detectProjectTestCommand(workspace)
+      : undefined;
+  const asOracle = detected !== undefined && options.oraclesYaml === undefined;
+  const asSmoke = detected !== undefined && options.smokeCommand === undefined;
+  return {
+    oraclesYaml: asOracle
+      ? `oracles:\n  - name: tests\n    command: ${JSON.stringify(detected.command)}\n    timeout: 10m`
+      : options.oraclesYaml,
+    doneOracles: options.doneOracles ?? (asOracle ? ['tests'] : []),
+    smokeCommand: asSmoke
+      ? detected.command
+      : (options.smokeCommand ?? 'git rev-parse --verify HEAD >/dev/null'),
+    testCommand:
+      detected === undefined || (!asOracle && !asSmoke)
+        ? null
+        : {
+            ...detected,
+            usedFor: [...(asOracle ? ['oracle' as const] : []), ...(asSmoke ? ['smoke' as const] : [])],
+          },
   };
 }

@@ -5,6 +5,7 @@ import type { Agent } from '../agents/agent.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
+import { applyLeaveOut, planUntracked } from '../core/leave-out.ts';
 import {
   changedPaths,
   excludeLocally,
@@ -194,6 +195,9 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
     options.onBegin?.({ runId: latest, continued: true, message: unfinished });
     return resumeRun({ ...options, workspace, runId: latest });
   }
+  // An untracked .env or node_modules/ a person keeps beside the project is not a change to refuse or
+  // commit: it is ignored locally, and stays out of every commit of the run.
+  await applyLeaveOut(workspace, await planUntracked(workspace));
   await assertClean(workspace);
   const now = options.now ?? (() => new Date());
   const runId = newRunId(now(), listRuns(workspace));

@@ -1,3 +1,4 @@
+import { leaveOutReasonText, type InitResult } from '../api/init.ts';
 import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import type { LogWarning } from '../log/event-log.ts';
@@ -191,4 +192,37 @@ export function formatIteration(evidence: IterationEvidence): string {
     parts.push('', `--- ${check.file} ---`, head(check.output.trim(), 4_000) || '(no output)');
   }
   return parts.join('\n');
+}
+
+/** What `baton init` did to the repository: how it came to be, what the baseline holds and leaves out. */
+export function formatInitBaseline(result: InitResult): string[] {
+  const lines: string[] = [];
+  if (result.repository === 'created-empty-folder') {
+    lines.push('created a git repository (the folder was empty)');
+  }
+  if (result.repository === 'created-git-init') {
+    lines.push(`ran git init (--git-init)${result.gitignoreWritten ? ' and wrote a .gitignore' : ''}`);
+  }
+  const { count, sample } = result.committed;
+  lines.push(
+    `committed ${plural(count, 'file')}${count > 0 ? `: ${sample.join(', ')}${count > sample.length ? ', …' : ''}` : ''}`,
+  );
+  if (result.leftOut.length > 0) {
+    const entries = result.leftOut.map((entry) => `${entry.unit} (${leaveOutReasonText[entry.reason]})`);
+    lines.push(
+      `left out ${entries.join(', ')}: still on disk, ignored locally in .git/info/exclude; add ${entries.length === 1 ? 'it' : 'them'} to .gitignore`,
+    );
+  }
+  const test = result.testCommand;
+  if (test !== null) {
+    const both = test.usedFor.length === 2;
+    const role = both
+      ? 'the oracle and smoke test'
+      : test.usedFor[0] === 'oracle'
+        ? 'the oracle'
+        : 'the smoke test';
+    const where = test.usedFor.map((use) => (use === 'oracle' ? 'baton.yaml' : 'init.sh')).join(' and ');
+    lines.push(`using \`${test.command}\` (from ${test.source}) as ${role}; change it in ${where}`);
+  }
+  return lines;
 }

@@ -15,7 +15,7 @@ import { runClaudeStopHook } from '../api/claude-hook.ts';
 import { startFakeModelServer } from '../testing/fake-model/server.ts';
 import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
-import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
+import { formatEvent, formatInitBaseline, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
 interface Output {
   readonly out: (text: string) => void;
@@ -84,6 +84,18 @@ export function createProgram(
     )
     .option('--no-initializer', 'do not run the initializer session even when --agent is given')
     .option('--force', 'write the state files again even if they exist')
+    .option(
+      '--git-init',
+      'the folder is not a git repository yet: run `git init` (writing a .gitignore if there is none) before the baseline',
+    )
+    .option(
+      '--oracle <command>',
+      "the command that must pass for the run to be done (default: the project's test command, when one is found)",
+    )
+    .option(
+      '--smoke <command>',
+      "the smoke test run before every iteration (default: the project's test command)",
+    )
     .addOption(workspaceOption())
     .option('--json', 'print the result as JSON')
     .action(
@@ -94,6 +106,9 @@ export function createProgram(
           agent?: string;
           initializer: boolean;
           force?: boolean;
+          gitInit?: boolean;
+          oracle?: string;
+          smoke?: string;
           workspace: string;
           json?: boolean;
         },
@@ -108,11 +123,20 @@ export function createProgram(
                 agentYaml: commandAgentYaml(flags.agent),
                 ...(flags.initializer ? { initializerCommand: flags.agent } : {}),
               }),
+          ...(flags.oracle === undefined
+            ? {}
+            : {
+                oraclesYaml: `oracles:\n  - name: tests\n    command: ${JSON.stringify(flags.oracle)}\n    timeout: 10m`,
+                doneOracles: ['tests'],
+              }),
+          ...(flags.smoke === undefined ? {} : { smokeCommand: flags.smoke }),
           force: flags.force === true,
+          gitInit: flags.gitInit === true,
         });
         if (flags.json === true) output.out(JSON.stringify(result, null, 2));
         else {
           output.out(`initialised ${result.workspace} at ${result.commit.slice(0, 8)}`);
+          for (const line of formatInitBaseline(result)) output.out(`  ${line}`);
           output.out(
             `  wrote: ${result.written.join(', ')}${result.kept.length > 0 ? `; kept existing: ${result.kept.join(', ')}` : ''}`,
           );

@@ -30,9 +30,13 @@ export async function headCommit(cwd: string): Promise<string | null> {
   return result.exitCode === 0 ? result.stdout.trim() : null;
 }
 
-/** Paths with uncommitted changes or untracked (not ignored) files. */
-export async function changedPaths(cwd: string): Promise<string[]> {
-  const result = await runGit(cwd, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+/** Paths with uncommitted changes or untracked (not ignored) files; tracked ones only with `untracked: false`. */
+export async function changedPaths(
+  cwd: string,
+  options: { readonly untracked?: boolean } = {},
+): Promise<string[]> {
+  const untracked = options.untracked === false ? 'no' : 'all';
+  const result = await runGit(cwd, ['status', '--porcelain=v1', '-z', `--untracked-files=${untracked}`]);
   const entries = result.stdout.split('\0').filter((entry) => entry !== '');
   const paths: string[] = [];
   for (let index = 0; index < entries.length; index += 1) {
@@ -259,16 +263,31 @@ export async function stashAll(cwd: string, message: string): Promise<string | n
   return stash.exitCode === 0 ? stash.stdout.trim() : null;
 }
 
-/** Add a pattern to .git/info/exclude (ignored locally, without touching the tracked .gitignore). */
-export async function excludeLocally(cwd: string, pattern: string): Promise<void> {
+/**
+ * Add patterns to .git/info/exclude (ignored locally, without touching the tracked .gitignore); a
+ * comment, when given, goes once above the patterns that were not there yet.
+ */
+export async function excludeLocally(
+  cwd: string,
+  patterns: string | readonly string[],
+  comment?: string,
+): Promise<void> {
   const gitDir = (await runGit(cwd, ['rev-parse', '--git-common-dir'])).stdout.trim();
   const absolute = isAbsolute(gitDir)
     ? join(gitDir, 'info', 'exclude')
     : join(cwd, gitDir, 'info', 'exclude');
   const current = existsSync(absolute) ? readFileSync(absolute, 'utf8') : '';
-  if (current.split('\n').includes(pattern)) return;
+  const lines = new Set(current.split('\n'));
+  const missing = [...new Set(typeof patterns === 'string' ? [patterns] : patterns)].filter(
+    (pattern) => !lines.has(pattern),
+  );
+  if (missing.length === 0) return;
   mkdirSync(dirname(absolute), { recursive: true });
-  appendFileSync(absolute, `${current === '' || current.endsWith('\n') ? '' : '\n'}${pattern}\n`);
+  const header = comment === undefined ? [] : [`# ${comment}`];
+  appendFileSync(
+    absolute,
+    `${current === '' || current.endsWith('\n') ? '' : '\n'}${[...header, ...missing].join('\n')}\n`,
+  );
 }
 
 /** Path -> blob id of every file in a commit (one call, however many files). */

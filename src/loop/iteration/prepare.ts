@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll, changedPaths, headCommit, untrackedPaths } from '../../git/git.ts';
+import { applyLeaveOut, planUntracked } from '../../core/leave-out.ts';
 import { harnessIdentity } from '../../git/run-git.ts';
 import { describePaths } from '../../guards/pollution.ts';
 import type { CheckResult } from '../../log/events.ts';
@@ -34,7 +35,9 @@ export interface PreparedIteration {
  */
 export async function prepareIteration(context: LoopContext, iteration: number): Promise<PreparedIteration> {
   const startedAt = performance.now();
-  // Changes a person made while the run waited between iterations are theirs: commit them as such.
+  // Changes a person made while the run waited between iterations are theirs: commit them as such, but
+  // never a secret, a dependency folder or a log they left untracked (those are ignored locally instead).
+  await applyLeaveOut(context.workspace, await planUntracked(context.workspace));
   const humanEdits = [
     ...new Set([...(await changedPaths(context.workspace)), ...(await untrackedPaths(context.workspace))]),
   ];
