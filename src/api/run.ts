@@ -31,6 +31,7 @@ import { createNotifier } from '../observe/notify.ts';
 import { combineObservers, type RunObserver } from '../observe/observer.ts';
 import { createTelemetry } from '../observe/telemetry.ts';
 import { listRuns, readRun } from './inspect.ts';
+import { writeRunReceipt, type WrittenReceipt } from './report.ts';
 
 export interface RunLoopOptions {
   readonly workspace: string;
@@ -66,6 +67,11 @@ export interface RunLoopResult {
   readonly stop: StopDecision;
   /** Set when this call resumed an earlier run instead of starting one. */
   readonly resumed: boolean;
+  /**
+   * The run's receipt, written to `.baton/runs/<id>/receipt.md` and `.json` when the run stopped (null:
+   * it could not be written; the run's outcome stands, and `baton report` builds it again from the log).
+   */
+  readonly receipt: WrittenReceipt | null;
 }
 
 /**
@@ -228,7 +234,9 @@ async function driveToStop(
     ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.controlPollMs === undefined ? {} : { pollMs: options.controlPollMs }),
   });
-  return { runId: context.runId, state: context.state, stop, resumed };
+  // The receipt is a reader of the log like any other: failing to write it never changes the outcome.
+  const receipt = await writeRunReceipt(context.workspace, context.runId).catch(() => null);
+  return { runId: context.runId, state: context.state, stop, resumed, receipt };
 }
 
 function emitRunStarted(

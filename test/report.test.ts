@@ -1,0 +1,172 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { report } from '../src/api/report.ts';
+import { runLoop } from '../src/api/run.ts';
+import { buildReceipt } from '../src/observe/receipt/receipt.ts';
+import { renderHtml } from '../src/observe/receipt/html.ts';
+import { renderMarkdown } from '../src/observe/receipt/markdown.ts';
+import { foldEvents } from '../src/log/reducer.ts';
+import { readRun } from '../src/api/inspect.ts';
+import { createFunctionAgent } from '../src/testing/function-agent.ts';
+import { feature, git, makeWorkspace } from './helpers.ts';
+
+// Controls a receipt must never carry (tab and newline aside), and the right-to-left override.
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u0008\u000B-\u001F\u007F\u202E]/;
+const hostileTitle = '<script>alert(1)</script>';
+// An escape sequence that repaints a terminal, a bell, NUL, a bidi override, a fake heading and a mention.
+const hostileHandoff =
+  'made a.txt \u001b[31mRED\u001b[0m\u0007\u0000 \u202Eevil\n# Approved by @octocat\nCLAIM: DONE';
+
+/**
+ * Three sessions: the first flips FEATURES.json itself (refused: the work is kept under a rejected
+ * ref), the second does half the work and claims done (the judge rejects the claim), the third
+ * finishes.
+ */
+function threeSessions() {
+  return createFunctionAgent(({ cwd, env }) => {
+    const path = join(cwd, 'FEATURES.json');
+    if (env.BATON_ITERATION === '1') {
+      writeFileSync(join(cwd, 'notes.txt'), 'first session\n');
+      writeFileSync(path, readFileSync(path, 'utf8').replaceAll('"failing"', '"passing"'));
+      return 'all features pass now\nCLAIM: DONE';
+    }
+    if (env.BATON_ITERATION === '2') {
+      writeFileSync(join(cwd, 'a.txt'), 'ok\n');
+      return hostileHandoff;
+    }
+    writeFileSync(join(cwd, 'b.txt'), 'ok\n');
+    return 'made b.txt\nCLAIM: DONE';
+  });
+}
+
+async function finishedRun() {
+  const workspace = await makeWorkspace({
+    features: [feature('F1', 'test -f a.txt', hostileTitle), feature('F2', 'test -f b.txt', 'second file')],
+    budgets: { iterations: 5, noProgressIterations: 0 },
+  });
+  const result = await runLoop({ workspace, agent: threeSessions() });
+  return { workspace, result };
+}
+
+describe('the receipt', () => {
+  it('is folded from the log: verdict, features with evidence, the rejected claims, guards, refs, commits, numbers', async () => {
+    const { workspace, result } = await finishedRun();
+    expect(result.stop.reason).toBe('done');
+    const { receipt } = await report(workspace, { format: 'json' });
+    expect(receipt.schema).toBe('baton.receipt/1');
+    expect(receipt.runId).toBe(result.runId);
+    expect(receipt.goal).toBe('Make the features pass.');
+    expect(receipt.branch).toBe('main');
+    expect(receipt.verdict.done).toBe(true);
+    expect(receipt.stop?.reason).toBe('done');
+    expect(receipt.iterations.completed).toBe(3);
+    expect(receipt.features.passing).toBe(2);
+    expect(receipt.features.total).toBe(2);
+
+    const [first, second] = receipt.features.list;
+    expect(first).toMatchObject({ id: 'F1', title: hostileTitle, passing: true });
+    expect(first?.evidence).toMatchObject({
+      command: 'test -f a.txt',
+      exitCode: 0,
+      passed: true,
+      iteration: 3,
+    });
+    expect(second).toMatchObject({ id: 'F2', title: 'second file', passing: true });
+    expect(second?.evidence).toMatchObject({ command: 'test -f b.txt', exitCode: 0, iteration: 3 });
+    // The evidence names a commit of the branch, and agrees with what FEATURES.json recorded.
+    const head = git(workspace, 'rev-parse', 'HEAD').trim();
+    expect(git(workspace, 'merge-base', '--is-ancestor', second?.evidence?.commit ?? '', head)).toBe('');
+    const features = JSON.parse(readFileSync(join(workspace, 'FEATURES.json'), 'utf8')) as {
+      features: { evidence: { commit: string } }[];
+    };
+    expect(features.features[1]?.evidence.commit).toBe(second?.evidence?.commit);
+
+    // Iteration 1's claim (a status flip) and iteration 2's (F2 still failing) were rejected, with why.
+    expect(receipt.rejectedClaims.map((claim) => claim.iteration)).toEqual([1, 2]);
+    expect(receipt.rejectedClaims[0]?.reason).toContain('changed the status or evidence of F1, F2');
+    expect(receipt.rejectedClaims[1]?.failing).toEqual(['F2']);
+    expect(receipt.guards).toEqual([
+      expect.objectContaining({ guard: 'test-gaming', action: 'rejected', iteration: 1 }),
+    ]);
+    expect(receipt.refs).toEqual([
+      expect.objectContaining({
+        ref: `refs/baton/rejected/${result.runId}/1`,
+        kind: 'rejected',
+        iteration: 1,
+      }),
+    ]);
+    expect(git(workspace, 'show', `${receipt.refs[0]?.ref ?? ''}:notes.txt`)).toBe('first session\n');
+    const commits = git(workspace, 'rev-list', head).trim().split('\n');
+    expect(receipt.commits.length).toBeGreaterThanOrEqual(2);
+    for (const commit of receipt.commits) expect(commits.includes(commit.commit)).toBe(commit.kept);
+    expect(receipt.commits.filter((commit) => !commit.kept)).toEqual([
+      expect.objectContaining({ iteration: 1, purpose: 'work' }),
+    ]);
+    expect(receipt.sessions).toEqual({ total: 3, byStatus: { completed: 3 } });
+    expect(receipt.usage.costUsd).toBe(0);
+    expect(receipt.elapsedMs).toBeGreaterThan(0);
+    expect(receipt.handoffs.map((handoff) => handoff.iteration)).toEqual([1, 2, 3]);
+
+    // The run wrote the same receipt next to its log.
+    expect(result.receipt?.markdownPath).toBe(join(workspace, '.baton/runs', result.runId, 'receipt.md'));
+    const written = JSON.parse(
+      readFileSync(join(workspace, '.baton/runs', result.runId, 'receipt.json'), 'utf8'),
+    ) as unknown;
+    expect(written).toEqual(JSON.parse(JSON.stringify(receipt)));
+    expect(readFileSync(result.receipt?.markdownPath ?? '', 'utf8')).toBe((await report(workspace)).text);
+    expect(git(workspace, 'status', '--porcelain')).toBe('');
+
+    const markdown = (await report(workspace, { format: 'md' })).text;
+    expect(markdown).toMatch(/^# baton run `[^`]+`: Done\n/);
+    expect(markdown).toContain('2/2 features passing');
+    expect(markdown).toContain('| passing | `F2` | second file | `test -f b.txt` | 0 |');
+    expect(markdown).toContain('## Claims the judge rejected');
+    expect(markdown).toContain('- iteration 2: ');
+    expect(markdown).toContain(`\`refs/baton/rejected/${result.runId}/1\``);
+    const html = (await report(workspace, { format: 'html' })).text;
+    expect(html).toContain('<td class="passing">passing</td><td><code>F2</code></td><td>second file</td>');
+    expect(html).toContain(`refs/baton/rejected/${result.runId}/1`);
+  });
+
+  it('escapes hostile worker text in markdown and html: a script title, control characters, a fake heading, a mention', async () => {
+    const { workspace } = await finishedRun();
+    // Also the raw text, as a log could hold it if a writer ever let it through unsanitised.
+    const record = readRun(workspace);
+    const events = record.events.map((event) =>
+      event.type === 'agent.ended' && event.iteration === 2
+        ? { ...event, finalMessage: hostileHandoff }
+        : event,
+    );
+    const receipt = buildReceipt({
+      runId: record.runId,
+      events,
+      state: foldEvents(events),
+      elapsedMs: 1,
+      featureTitles: new Map([['F1', hostileTitle]]),
+    });
+    for (const markdown of [renderMarkdown(receipt), (await report(workspace, { format: 'md' })).text]) {
+      expect(markdown).not.toContain('<script>');
+      expect(markdown).toContain('&lt;script&gt;alert\\(1\\)&lt;/script&gt;');
+      expect(markdown).not.toMatch(controlCharacters);
+      expect(markdown).not.toMatch(/^# Approved/m);
+      expect(markdown).not.toContain('@octocat');
+      expect(markdown).toContain('\\# Approved by &#64;octocat');
+    }
+    for (const html of [renderHtml(receipt), (await report(workspace, { format: 'html' })).text]) {
+      expect(html).not.toContain('<script>');
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(html).not.toMatch(controlCharacters);
+      expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"");
+      expect(html).toContain('made a.txt [31mRED[0m');
+    }
+  });
+
+  it('refuses an unknown format and an unknown run with the fix', async () => {
+    const workspace = await makeWorkspace();
+    await expect(report(workspace)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+    await expect(report(workspace, { format: 'pdf' as 'md' })).rejects.toMatchObject({ code: 'USAGE' });
+    expect(existsSync(join(workspace, '.baton', 'runs'))).toBe(false);
+  });
+});
