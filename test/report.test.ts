@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { report } from '../src/api/report.ts';
 import { runLoop } from '../src/api/run.ts';
@@ -9,7 +9,8 @@ import { renderMarkdown } from '../src/observe/receipt/markdown.ts';
 import { foldEvents } from '../src/log/reducer.ts';
 import { readRun } from '../src/api/inspect.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { main } from '../src/cli/main.ts';
+import { feature, git, makeWorkspace, tempDir } from './helpers.ts';
 
 // Controls a receipt must never carry (tab and newline aside), and the right-to-left override.
 // eslint-disable-next-line no-control-regex
@@ -168,5 +169,120 @@ describe('the receipt', () => {
     await expect(report(workspace)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
     await expect(report(workspace, { format: 'pdf' as 'md' })).rejects.toMatchObject({ code: 'USAGE' });
     expect(existsSync(join(workspace, '.baton', 'runs'))).toBe(false);
+  });
+});
+
+/** The CLI in this process, with what it printed. */
+async function baton(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (text) => out.push(text), err: (text) => err.push(text) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+/** A workspace whose command agent makes a.txt, with `publishYaml` committed before the run. */
+async function publishableWorkspace(publishYaml: string): Promise<string> {
+  const workspace = await makeWorkspace({
+    agentYaml: 'agent:\n  type: command\n  command: "touch done.txt; echo made done.txt"\n  timeout: 1m',
+  });
+  if (publishYaml !== '') {
+    writeFileSync(
+      join(workspace, 'baton.yaml'),
+      `${readFileSync(join(workspace, 'baton.yaml'), 'utf8')}${publishYaml}`,
+    );
+    git(workspace, 'commit', '-qam', 'publish settings');
+  }
+  return workspace;
+}
+
+/** A stand-in `gh` that records its argv and the --body-file's content next to itself. */
+function standInGh(root: string): string {
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  const script = join(bin, 'gh');
+  writeFileSync(
+    script,
+    [
+      '#!/bin/sh',
+      'here=$(dirname "$0")',
+      'printf \'%s\\n\' "$@" > "$here/argv.txt"',
+      'while [ $# -gt 0 ]; do',
+      '  if [ "$1" = "--body-file" ]; then cat "$2" > "$here/body.md"; fi',
+      '  shift',
+      'done',
+      'echo "https://example.invalid/pull/1"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(script, 0o755);
+  return script;
+}
+
+describe('baton run, report and publish', () => {
+  it('run ends with a summary; publish pushes the branch to the remote and hands the receipt to publish.command', async () => {
+    const root = tempDir();
+    const gh = standInGh(root);
+    const workspace = await publishableWorkspace(
+      `publish:\n  command: "${gh} pr create --fill --body-file {report}"\n`,
+    );
+    const bare = join(root, 'remote.git');
+    git(root, 'init', '-q', '--bare', bare);
+    git(workspace, 'remote', 'add', 'origin', bare);
+
+    const run = await baton(['run', '-C', workspace]);
+    expect(run.code).toBe(0);
+    const runId = readRun(workspace).runId;
+    const receiptPath = join(workspace, '.baton/runs', runId, 'receipt.md');
+    expect(run.stdout).toContain('Done: 1/1 features passing after 1 iteration(s)');
+    expect(run.stdout).toContain(`receipt: ${receiptPath}`);
+
+    // A worker could have left a different command in the working copy: the run's committed one is used.
+    const pwned = join(root, 'pwned');
+    writeFileSync(
+      join(workspace, 'baton.yaml'),
+      readFileSync(join(workspace, 'baton.yaml'), 'utf8').replace(
+        /command: ".*gh pr create.*"/,
+        `command: "touch ${pwned}"`,
+      ),
+    );
+    const published = await baton(['publish', '-C', workspace]);
+    expect(published.stderr).toContain('differs from the one the run started with');
+    expect(published.code).toBe(0);
+    expect(existsSync(pwned)).toBe(false);
+    const head = git(workspace, 'rev-parse', 'HEAD').trim();
+    expect(git(root, `--git-dir=${bare}`, 'rev-parse', 'main').trim()).toBe(head);
+    expect(published.stdout).toContain(`pushed main (${head.slice(0, 12)}) to origin`);
+    expect(published.stdout).toContain('https://example.invalid/pull/1');
+    expect(readFileSync(join(dirname(gh), 'argv.txt'), 'utf8')).toBe(
+      `pr\ncreate\n--fill\n--body-file\n${receiptPath}\n`,
+    );
+    const body = readFileSync(join(dirname(gh), 'body.md'), 'utf8');
+    expect(body).toBe(readFileSync(receiptPath, 'utf8'));
+    expect(body).toMatch(/^# baton run `[^`]+`: Done\n/);
+    expect(body).toContain('| passing | `F1` | feature F1 | `test -f done.txt` | 0 |');
+
+    const out = join(root, 'receipt.json');
+    const reported = await baton(['report', '-C', workspace, '--format', 'json', '--out', out]);
+    expect(reported.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({
+      schema: 'baton.receipt/1',
+      runId,
+      branch: 'main',
+    });
+    const html = await baton(['report', '-C', workspace, '--run', runId, '--format', 'html']);
+    expect(html.stdout).toMatch(/^<!doctype html>/);
+    expect((await baton(['report', '-C', workspace, '--format', 'pdf'])).code).toBe(2);
+  });
+
+  it('publish without a remote is refused with the fix, and pushes nothing', async () => {
+    const workspace = await publishableWorkspace('');
+    expect((await baton(['run', '-C', workspace])).code).toBe(0);
+    const refused = await baton(['publish', '-C', workspace]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('has no git remote');
+    expect(refused.stderr).toContain('git remote add origin <url>');
+    const other = await baton(['publish', '-C', workspace, '--remote', '--upload-pack=evil']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('nothing was pushed');
   });
 });

@@ -15,6 +15,8 @@ import { runClaudeStopHook } from '../api/claude-hook.ts';
 import { startFakeModelServer } from '../testing/fake-model/server.ts';
 import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
+import { registerReportCommands } from './report-commands.ts';
+import { printRunSummary } from './run-summary.ts';
 import { formatEvent, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
 interface Output {
@@ -153,7 +155,10 @@ export function createProgram(
           ...(workers === undefined ? {} : { workers }),
         }),
       );
-      if (result.resumed && flags.json !== true) output.out('(an unfinished run was found and resumed)');
+      if (flags.json !== true) {
+        if (result.resumed) output.out('(an unfinished run was found and resumed)');
+        printRunSummary(output, result.receipt);
+      }
       setExitCode(result.stop.exitCode);
     });
 
@@ -338,6 +343,7 @@ export function createProgram(
   };
   registerControlCommands(program, io);
   registerDistributedCommands(program, io);
+  registerReportCommands(program, io);
   return program;
 }
 
