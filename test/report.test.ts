@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { report } from '../src/api/report.ts';
+import { report, writeRunReceipt } from '../src/api/report.ts';
+import { publishCommandLine } from '../src/api/publish.ts';
 import { runLoop } from '../src/api/run.ts';
 import { buildReceipt } from '../src/observe/receipt/receipt.ts';
 import { renderHtml } from '../src/observe/receipt/html.ts';
@@ -284,5 +285,57 @@ describe('baton run, report and publish', () => {
     const other = await baton(['publish', '-C', workspace, '--remote', '--upload-pack=evil']);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('nothing was pushed');
+  });
+});
+
+describe('publish and the receipt files, on hostile ground', () => {
+  it("runs no hook of the project's on push, pushes only the run branch, and quotes {report} and {branch} for the shell", async () => {
+    const root = tempDir();
+    const workspace = await publishableWorkspace('');
+    const bare = join(root, 'remote.git');
+    git(root, 'init', '-q', '--bare', bare);
+    git(workspace, 'remote', 'add', 'origin', bare);
+    expect((await baton(['run', '-C', workspace])).code).toBe(0);
+    // A pre-push hook in .git/hooks and one where core.hooksPath (worker-writable) points: neither runs.
+    const canary = join(root, 'hook-ran');
+    const hook = `#!/bin/sh\ntouch ${canary}\n`;
+    writeFileSync(join(workspace, '.git/hooks/pre-push'), hook, { mode: 0o755 });
+    mkdirSync(join(workspace, 'hooks'));
+    writeFileSync(join(workspace, 'hooks/pre-push'), hook, { mode: 0o755 });
+    git(workspace, 'config', 'core.hooksPath', 'hooks');
+    // The hook is live: a plain git push runs it.
+    git(root, 'init', '-q', '--bare', join(root, 'probe.git'));
+    git(workspace, 'push', '-q', join(root, 'probe.git'), 'main');
+    expect(existsSync(canary)).toBe(true);
+    rmSync(canary);
+    const published = await baton(['publish', '-C', workspace]);
+    expect(published.code, published.stderr).toBe(0);
+    expect(existsSync(canary)).toBe(false);
+    expect(git(root, `--git-dir=${bare}`, 'for-each-ref', '--format=%(refname)').trim()).toBe(
+      'refs/heads/main',
+    );
+
+    expect(
+      publishCommandLine(
+        'gh pr create --body-file {report} --head {branch}',
+        "/tmp/a b/it's.md",
+        'x;rm -rf ~',
+      ),
+    ).toBe("gh pr create --body-file '/tmp/a b/it'\\''s.md' --head 'x;rm -rf ~'");
+    expect(publishCommandLine('cat {report}', '/tmp/plain.md', 'main')).toBe('cat /tmp/plain.md');
+  });
+
+  it('never writes the receipt through a link planted where it goes', async () => {
+    const root = tempDir();
+    const workspace = await publishableWorkspace('');
+    expect((await baton(['run', '-C', workspace])).code).toBe(0);
+    const runId = readRun(workspace).runId;
+    const target = join(root, 'outside.txt');
+    writeFileSync(target, 'untouched\n');
+    const receipt = join(workspace, '.baton/runs', runId, 'receipt.md');
+    rmSync(receipt);
+    symlinkSync(target, receipt);
+    await expect(writeRunReceipt(workspace, runId)).rejects.toMatchObject({ code: 'UNSAFE_FILE' });
+    expect(readFileSync(target, 'utf8')).toBe('untouched\n');
   });
 });
