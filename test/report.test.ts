@@ -325,7 +325,7 @@ describe('publish and the receipt files, on hostile ground', () => {
     expect(publishCommandLine('cat {report}', '/tmp/plain.md', 'main')).toBe('cat /tmp/plain.md');
   });
 
-  it('never writes the receipt through a link planted where it goes', async () => {
+  it('never writes the receipt through a link planted where it goes, nor --out', async () => {
     const root = tempDir();
     const workspace = await publishableWorkspace('');
     expect((await baton(['run', '-C', workspace])).code).toBe(0);
@@ -336,6 +336,20 @@ describe('publish and the receipt files, on hostile ground', () => {
     rmSync(receipt);
     symlinkSync(target, receipt);
     await expect(writeRunReceipt(workspace, runId)).rejects.toMatchObject({ code: 'UNSAFE_FILE' });
+    expect(readFileSync(target, 'utf8')).toBe('untouched\n');
+    // Nor where a person's --out points, when the worker planted a link there.
+    symlinkSync(target, join(workspace, 'receipt.html'));
+    const out = await baton([
+      'report',
+      '-C',
+      workspace,
+      '--format',
+      'html',
+      '--out',
+      join(workspace, 'receipt.html'),
+    ]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('link');
     expect(readFileSync(target, 'utf8')).toBe('untouched\n');
   });
 });

@@ -1,3 +1,4 @@
+import { closeSync, constants, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BatonError, exitCodes } from '../errors.ts';
 import { runGit } from '../git/git.ts';
@@ -8,6 +9,7 @@ import { buildReceipt, type Receipt } from '../observe/receipt/receipt.ts';
 import { activeElapsedMs } from '../run/drive.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ioLimits } from '../util/limits.ts';
+import { UnsafeFileError, writeAll } from '../util/safe-io.ts';
 import { parseFeatureList } from '../workspace/features.ts';
 import { harnessDirName, stateFiles } from '../workspace/paths.ts';
 import { readRun } from './inspect.ts';
@@ -117,4 +119,32 @@ export async function writeRunReceipt(workspace: string, runId: string): Promise
   writeFileAtomic(dir, paths.markdown, renderMarkdown(receipt));
   writeFileAtomic(dir, paths.json, renderReceipt(receipt, 'json'));
   return { receipt, markdownPath: join(dir, paths.markdown), jsonPath: join(dir, paths.json) };
+}
+
+/**
+ * Write a rendered receipt where the person asked (`baton report --out`): created or replaced, but never
+ * through a link or into a FIFO or device at that name (the folder may be the worker's worktree).
+ */
+export function writeReportFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o644,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new UnsafeFileError(path, 'symbolic-link');
+    if (code === 'ENXIO') throw new UnsafeFileError(path, 'not-regular-file');
+    throw error;
+  }
+  try {
+    // Truncate only once the descriptor is known to be a regular file.
+    if (!fstatSync(fd).isFile()) throw new UnsafeFileError(path, 'not-regular-file');
+    ftruncateSync(fd, 0);
+    writeAll(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, exitCodes } from '../errors.ts';
 import { publishRun } from '../api/publish.ts';
-import { isReceiptFormat, receiptFormats, report } from '../api/report.ts';
+import { isReceiptFormat, receiptFormats, report, writeReportFile } from '../api/report.ts';
 import { workspaceOption, type CommandIo } from './control-commands.ts';
 
 /** report and publish: what a run did, and handing it on. */
@@ -31,7 +30,7 @@ export function registerReportCommands(program: Command, io: CommandIo): void {
         io.out(result.text.trimEnd());
         return;
       }
-      writeFileSync(resolve(flags.out), result.text);
+      writeReportFile(resolve(flags.out), result.text);
       io.out(`wrote the receipt of run ${result.receipt.runId} to ${resolve(flags.out)}`);
     });
 
