@@ -23,13 +23,14 @@ export function escapeHtml(text: string): string {
 /**
  * One line of worker text inside markdown (a PR body): on one line, so it cannot start a heading, a list
  * or a fence; HTML and entities written as text (GitHub renders raw HTML in markdown); every markdown
- * punctuation backslash-escaped (no links, images, emphasis or a table cell ended early); and `@` made
+ * punctuation that acts mid-line backslash-escaped (no links, images, emphasis, code or a table cell
+ * ended early: what acts only at a line's start cannot, on one line after a prefix); and `@` made
  * an entity so a worker cannot mention (notify) people from a PR body.
  */
 export function escapeMarkdown(text: string): string {
   // Punctuation first: the entities added after it must stay entities.
   return singleLine(text)
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (character) => `\\${character}`)
+    .replace(/[\\`*_{}[\]()#|~]/g, (character) => `\\${character}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

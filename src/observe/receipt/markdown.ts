@@ -56,7 +56,9 @@ export function renderMarkdown(receipt: Receipt): string {
     '',
     `**Verdict:** ${verdictWords(receipt)}, ${receipt.features.passing}/${receipt.features.total} features passing.${receipt.stop === null ? '' : ` Stopped: ${text(receipt.stop.message)}`}`,
   ];
-  if (receipt.verdict.reason !== null) lines.push('', `**Last verdict:** ${text(receipt.verdict.reason)}`);
+  if (receipt.verdict.reason !== null && receipt.verdict.reason !== receipt.stop?.message) {
+    lines.push('', `**Last verdict:** ${text(receipt.verdict.reason)}`);
+  }
   if (receipt.branch !== null) lines.push('', `**Branch:** ${code(receipt.branch)}`);
   lines.push(
     ...section('Features', [
