@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { report, writeRunReceipt } from '../src/api/report.ts';
+import { report, summaryLines, writeRunReceipt } from '../src/api/report.ts';
 import { publishCommandLine } from '../src/api/publish.ts';
 import { runLoop } from '../src/api/run.ts';
 import { buildReceipt } from '../src/observe/receipt/receipt.ts';
@@ -120,6 +120,13 @@ describe('the receipt', () => {
     expect(readFileSync(result.receipt?.markdownPath ?? '', 'utf8')).toBe((await report(workspace)).text);
     expect(git(workspace, 'status', '--porcelain')).toBe('');
 
+    expect(summaryLines(receipt, '/r.md')).toEqual([
+      expect.stringMatching(
+        /^Done: 2\/2 features passing after 3 iteration\(s\), 5 commit\(s\), 2 rejected claim\(s\), \$0\.00, /,
+      ),
+      `  refused work kept at "refs/baton/rejected/${result.runId}/1" (rejected)`,
+      '  receipt: /r.md  (also: baton report --format html)',
+    ]);
     const markdown = (await report(workspace, { format: 'md' })).text;
     expect(markdown).toMatch(/^# baton run `[^`]+`: Done\n/);
     expect(markdown).toContain('2/2 features passing');
@@ -273,6 +280,24 @@ describe('baton run, report and publish', () => {
     const html = await baton(['report', '-C', workspace, '--run', runId, '--format', 'html']);
     expect(html.stdout).toMatch(/^<!doctype html>/);
     expect((await baton(['report', '-C', workspace, '--format', 'pdf'])).code).toBe(2);
+  });
+
+  it('resume ends with the same summary', async () => {
+    const workspace = await makeWorkspace({
+      features: [feature('F1', 'test -f never.txt')],
+      budgets: { iterations: 1, noProgressIterations: 0 },
+    });
+    const first = await baton(['run', '-C', workspace]);
+    expect(first.code).toBe(3);
+    expect(first.stdout).toContain('Not done (budget-iterations): 0/1 features passing after 1 iteration(s)');
+    const resumed = await baton(['resume', '-C', workspace]);
+    expect(resumed.code).toBe(3);
+    expect(resumed.stdout).toContain(
+      'Not done (budget-iterations): 0/1 features passing after 1 iteration(s)',
+    );
+    expect(resumed.stdout).toContain(
+      `receipt: ${join(workspace, '.baton/runs', readRun(workspace).runId, 'receipt.md')}`,
+    );
   });
 
   it('publish without a remote is refused with the fix, and pushes nothing', async () => {
