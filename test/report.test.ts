@@ -7,7 +7,8 @@ import { runLoop } from '../src/api/run.ts';
 import { buildReceipt } from '../src/observe/receipt/receipt.ts';
 import { renderHtml } from '../src/observe/receipt/html.ts';
 import { renderMarkdown } from '../src/observe/receipt/markdown.ts';
-import { foldEvents } from '../src/log/reducer.ts';
+import { emptyUsage, foldEvents } from '../src/log/reducer.ts';
+import type { NewRunEvent, RunEvent } from '../src/log/events.ts';
 import { readRun } from '../src/api/inspect.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { main } from '../src/cli/main.ts';
@@ -170,6 +171,80 @@ describe('the receipt', () => {
       expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"");
       expect(html).toContain('made a.txt [31mRED[0m');
     }
+  });
+
+  it("names every ref that holds set-aside work, and a person's edits with their author", () => {
+    const written: NewRunEvent[] = [
+      {
+        type: 'run.started',
+        runId: 'r1',
+        goal: 'g',
+        workspace: '/w',
+        headCommit: 'a'.repeat(40),
+        budgets: { iterations: 5, wallClockMs: 60_000, noProgressIterations: 0 },
+        featuresTotal: 1,
+        featuresPassing: 0,
+      },
+      { type: 'iteration.started', iteration: 1, headCommit: 'a'.repeat(40) },
+      {
+        type: 'human.edited',
+        iteration: 1,
+        paths: ['notes.md'],
+        commit: 'c'.repeat(40),
+        author: 'Ada <ada@example.com>',
+      },
+      {
+        type: 'agent.rate-limited',
+        iteration: 1,
+        attempt: 1,
+        message: 'HTTP 429',
+        waitMs: 1000,
+        savedAs: 'refs/baton/rate-limited/r1/1-1',
+      },
+      { type: 'tree.polluted', iteration: 1, paths: ['tmp.log'], stash: 'd'.repeat(40) },
+      { type: 'commit.created', iteration: 1, commit: 'e'.repeat(40), purpose: 'work' },
+      {
+        type: 'iteration.interrupted',
+        iteration: 1,
+        savedAs: 'refs/baton/interrupted/r1/1',
+        resetTo: 'a'.repeat(40),
+        reason: 'the harness died mid-iteration',
+      },
+      {
+        type: 'checkpoint.restored',
+        tag: 'refs/baton/r1/checkpoint-0',
+        commit: 'a'.repeat(40),
+        backup: 'refs/baton/backup/r1/1',
+        featuresPassing: 0,
+        featuresTotal: 1,
+        passingFeatures: [],
+      },
+      { type: 'run.stopped', reason: 'stopped', message: 'stopped by a person', exitCode: 5 },
+    ];
+    const events = written.map((event, index) => ({
+      ...event,
+      v: 2,
+      seq: index + 1,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString(),
+    })) as RunEvent[];
+    const receipt = buildReceipt({ runId: 'r1', events, state: foldEvents(events), elapsedMs: 8000 });
+    expect(receipt.refs.map((ref) => [ref.kind, ref.ref])).toEqual([
+      ['rate-limited', 'refs/baton/rate-limited/r1/1-1'],
+      ['stash', 'd'.repeat(40)],
+      ['interrupted', 'refs/baton/interrupted/r1/1'],
+      ['backup', 'refs/baton/backup/r1/1'],
+    ]);
+    expect(receipt.humanEdits).toEqual([
+      { iteration: 1, author: 'Ada <ada@example.com>', commit: 'c'.repeat(40), paths: ['notes.md'] },
+    ]);
+    expect(receipt.commits).toEqual([expect.objectContaining({ kept: false })]);
+    expect(receipt.iterations).toEqual({ completed: 0, interrupted: 1, last: 1 });
+    expect(receipt.verdict).toEqual({ done: false, reason: null });
+    expect(receipt.usage).toEqual(emptyUsage);
+    const markdown = renderMarkdown(receipt);
+    expect(markdown).toContain('# baton run `r1`: Not done (stopped)');
+    expect(markdown).toContain('Ada &lt;ada&#64;example.com&gt;');
+    expect(renderHtml(receipt)).toContain('Ada &lt;ada@example.com&gt;');
   });
 
   it('refuses an unknown format and an unknown run with the fix', async () => {
