@@ -20,6 +20,18 @@ export {
 } from './api/control.ts';
 export { listCheckpoints, rollbackTo, type CheckpointInfo, type RollbackResult } from './api/checkpoints.ts';
 export { explain, type Explanation } from './api/explain.ts';
+export {
+  buildRunReceipt,
+  renderReceipt,
+  report,
+  writeRunReceipt,
+  receiptSchemaVersion,
+  type Receipt,
+  type ReceiptFormat,
+  type ReportResult,
+  type WrittenReceipt,
+} from './api/report.ts';
+export { publishRun, type PublishOptions, type PublishResult } from './api/publish.ts';
 export { runDemo, type DemoOptions, type DemoResult } from './api/demo.ts';
 export {
   listRuns,

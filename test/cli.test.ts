@@ -65,11 +65,28 @@ describe('the baton CLI', () => {
     expect(show5).toContain('src/truncate.js');
     expect(show5).toContain('--- oracle-tests.log ---');
 
+    // The receipt: written next to the log by the run, and again on demand, in each format.
+    const receipt = JSON.parse(baton(['report', '--format', 'json', '-C', workspace]).stdout) as {
+      schema: string;
+      verdict: { done: boolean };
+      rejectedClaims: { iteration: number }[];
+      features: { passing: number; total: number };
+    };
+    expect(receipt).toMatchObject({ schema: 'baton.receipt/1', verdict: { done: true } });
+    expect(receipt.features).toMatchObject({ passing: 4, total: 4 });
+    expect(receipt.rejectedClaims.map((claim) => claim.iteration)).toEqual([3]);
+    const markdown = baton(['report', '-C', workspace]).stdout;
+    expect(markdown).toMatch(/^# baton run `[^`]+`: Done\n/);
+    const runId = (JSON.parse(baton(['status', '--json', '-C', workspace]).stdout) as { runId: string })
+      .runId;
+    expect(readFileSync(join(workspace, '.baton/runs', runId, 'receipt.md'), 'utf8')).toBe(markdown);
+    expect(baton(['report', '--format', 'html', '-C', workspace]).stdout).toContain('<!doctype html>');
+
     // The work is in git, on the run's branch: one commit per iteration with baton's trailers; main is
     // checked out again and the tree is clean.
     expect(git(workspace, 'status', '--porcelain')).toBe('');
     expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
-    const branch = (status.state as { branch: string }).branch;
+    const branch = (status.state as unknown as { branch: string }).branch;
     expect(branch).toMatch(/^baton\//);
     expect(
       git(

@@ -125,8 +125,9 @@ export function expectRunsRecoverable(workspace: string, context: string): void 
     // it); the run's commits are on the run's branch.
     const last = new Map<number, string>();
     for (const event of record.events) {
-      if (event.type === 'commit.created' && ended.has(event.iteration))
+      if (event.type === 'commit.created' && ended.has(event.iteration)) {
         last.set(event.iteration, event.commit);
+      }
     }
     const branch = record.state.branch ?? 'HEAD';
     for (const commit of last.values()) git(workspace, 'merge-base', '--is-ancestor', commit, branch);

@@ -7,7 +7,7 @@ import { runLoop } from '../src/api/run.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { BatonError } from '../src/errors.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
-import { feature, git, tempDir, writeFiles } from './helpers.ts';
+import { checkOutRunBranch, feature, git, tempDir, writeFiles } from './helpers.ts';
 
 const goal = 'Add a CSV parser.';
 const secret = 'sk-secret-4f1c9a';
@@ -153,6 +153,7 @@ describe('baton init and the repository', () => {
     });
     expect(run.state.status).toBe('stopped');
     expect(personEdited).toBe(true);
+    checkOutRunBranch(workspace, run.state);
     expect(committedFiles(workspace)).toContain('notes.txt');
     expect(committedFiles(workspace)).not.toContain('.env.production');
     expect(committedFiles(workspace)).not.toContain('.npmrc');

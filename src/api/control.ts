@@ -24,7 +24,8 @@ export function pauseRun(workspace: string): ControlResult {
   if (live === null) {
     return {
       live: false,
-      message: 'no harness is running in this workspace; nothing to pause (a stopped run stays stopped until `baton resume`)',
+      message:
+        'no harness is running in this workspace; nothing to pause (a stopped run stays stopped until `baton resume`)',
     };
   }
   requestPause(dir);

@@ -6,13 +6,7 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { applyLeaveOut, planUntracked } from '../core/leave-out.ts';
-import {
-  changedPaths,
-  excludeLocally,
-  gitCommonDir,
-  headCommit,
-  isGitRepository,
-} from '../git/git.ts';
+import { changedPaths, excludeLocally, gitCommonDir, headCommit, isGitRepository } from '../git/git.ts';
 import { EventLog } from '../log/event-log.ts';
 import type { RunEvent } from '../log/events.ts';
 import { foldEvents, initialRunState, type RunState } from '../log/reducer.ts';
@@ -39,6 +33,7 @@ import { createNotifier } from '../observe/notify.ts';
 import { combineObservers, type RunObserver } from '../observe/observer.ts';
 import { createTelemetry } from '../observe/telemetry.ts';
 import { listRuns, readRun } from './inspect.ts';
+import { writeRunReceipt, type WrittenReceipt } from './report.ts';
 
 export interface RunLoopOptions {
   readonly workspace: string;
@@ -91,6 +86,11 @@ export interface RunLoopResult {
   readonly stop: StopDecision;
   /** Set when this call resumed an earlier run instead of starting one. */
   readonly resumed: boolean;
+  /**
+   * The run's receipt, written to `.baton/runs/<id>/receipt.md` and `.json` when the run stopped (null:
+   * it could not be written; the run's outcome stands, and `baton report` builds it again from the log).
+   */
+  readonly receipt: WrittenReceipt | null;
 }
 
 /**
@@ -188,7 +188,8 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   const config = loadConfig(workspace);
   await assertRepository(workspace);
   const latest = listRuns(workspace).at(-1);
-  const unfinished = latest === undefined || options.newRun === true ? null : unfinishedRun(workspace, latest);
+  const unfinished =
+    latest === undefined || options.newRun === true ? null : unfinishedRun(workspace, latest);
   // An unfinished run (its harness died, a person stopped it, a budget ran out) is continued with what it
   // spent, not silently started over; `--new` starts over.
   if (latest !== undefined && unfinished !== null) {
@@ -282,7 +283,9 @@ async function driveToStop(
     // Stopped for whatever reason (an error included): the person's branch is checked out again.
     if (context.state.status === 'stopped') await returnToBaseBranch(context);
   }
-  return { runId: context.runId, state: context.state, stop, resumed };
+  // The receipt is a reader of the log like any other: failing to write it never changes the outcome.
+  const receipt = await writeRunReceipt(context.workspace, context.runId).catch(() => null);
+  return { runId: context.runId, state: context.state, stop, resumed, receipt };
 }
 
 function emitRunStarted(

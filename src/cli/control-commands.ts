@@ -5,6 +5,7 @@ import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../api/control.ts'
 import { explain, type Explanation } from '../api/explain.ts';
 import type { RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
+import { printRunSummary } from './run-summary.ts';
 
 export interface CommandIo {
   readonly out: (text: string) => void;
@@ -75,7 +76,10 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
         }),
       );
       if (outcome.unpaused) io.out(outcome.message);
-      else io.setExitCode(outcome.stop.exitCode);
+      else {
+        if (flags.json !== true) printRunSummary(io, outcome.receipt);
+        io.setExitCode(outcome.stop.exitCode);
+      }
     });
 
   program

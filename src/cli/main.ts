@@ -15,6 +15,8 @@ import { runClaudeStopHook } from '../api/claude-hook.ts';
 import { startFakeModelServer } from '../testing/fake-model/server.ts';
 import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
+import { registerReportCommands } from './report-commands.ts';
+import { printRunSummary } from './run-summary.ts';
 import { formatEvent, formatInitBaseline, formatIteration, formatStatus, formatTimeline } from './format.ts';
 
 interface Output {
@@ -195,6 +197,7 @@ export function createProgram(
             },
           }),
         );
+        if (flags.json !== true) printRunSummary(output, result.receipt);
         setExitCode(result.stop.exitCode);
       },
     );
@@ -380,6 +383,7 @@ export function createProgram(
   };
   registerControlCommands(program, io);
   registerDistributedCommands(program, io);
+  registerReportCommands(program, io);
   return program;
 }
 

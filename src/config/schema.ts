@@ -8,6 +8,7 @@ import { doneSchema, judgeSchema } from './fragments/judge.ts';
 import { notifySchema, telemetrySchema } from './fragments/observe.ts';
 import { parallelSchema } from './fragments/parallel.ts';
 import { progressSchema } from './fragments/progress.ts';
+import { publishSchema } from './fragments/publish.ts';
 import { rateLimitsSchema } from './fragments/rate-limits.ts';
 import { sandboxSchema } from './fragments/sandbox.ts';
 
@@ -40,6 +41,7 @@ export const configSchema = z
     telemetry: telemetrySchema,
     notify: notifySchema,
     parallel: parallelSchema,
+    publish: publishSchema,
     guards: guardsSchema,
     git: gitSchema,
   })

@@ -57,7 +57,8 @@ export function hookCheck(
     type: 'command',
     name: hook.name,
     kind: 'hook',
-    command: hook.name === 'commit-msg' ? `${shellWord(program)} ${shellWord(messageFile)}` : shellWord(program),
+    command:
+      hook.name === 'commit-msg' ? `${shellWord(program)} ${shellWord(messageFile)}` : shellWord(program),
     timeoutMs: config.verifyTimeoutMs,
   };
 }

@@ -59,7 +59,9 @@ export function judge(input: JudgeInput): Verdict {
   // The project's own hooks (pre-commit, commit-msg) are part of what a commit must pass.
   for (const check of input.checks.filter((entry) => entry.kind === 'hook' && !entry.passed)) {
     failing.push(`hook:${check.name}`);
-    reasons.push(`the project's ${check.name} hook fails (${check.ended}); its output is in ${check.outputPath}`);
+    reasons.push(
+      `the project's ${check.name} hook fails (${check.ended}); its output is in ${check.outputPath}`,
+    );
   }
   if (input.done.cleanTree && input.pollutedPaths.length > 0) {
     failing.push('clean-tree');

@@ -13,3 +13,8 @@ export function checkpointIteration(name: string): number | null {
   const match = /^(?:.*\/)?(?:checkpoint-)?(\d+)$/.exec(name.trim());
   return match === null ? null : Number(match[1]);
 }
+
+/** The commit an iteration's checks ran on, once folded into the iteration's one commit (git.commit: one). */
+export function verifiedRef(runId: string, iteration: number): string {
+  return `refs/baton/${runId}/verified-${iteration}`;
+}

@@ -1,6 +1,6 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
 import { newlyPassing, passingIds, withEvidence } from '../core/evidence.ts';
-import { checkpointRef } from '../git/baton-refs.ts';
+import { checkpointRef, verifiedRef } from '../git/baton-refs.ts';
 import { iterationCommitMessage } from '../core/commit-message.ts';
 import { amendWithPaths, commitPaths, headCommit, runGit, treeOf, updateRef } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
@@ -65,6 +65,11 @@ async function commitRecord(
     workStands && context.config.git.commit === 'one'
       ? await amendWithPaths(context.workspace, paths, message, identity)
       : await commitPaths(context.workspace, paths, message, identity);
+  // The commit the checks ran on is folded into the iteration's commit: a ref keeps it, so the evidence
+  // in FEATURES.json (which cannot name the commit it is part of) names a commit that stays.
+  if (workStands && context.config.git.commit === 'one' && record.workCommit !== null) {
+    await updateRef(context.workspace, verifiedRef(context.runId, iteration), record.workCommit);
+  }
   if (commit !== null) {
     context.emit({
       type: 'commit.created',
