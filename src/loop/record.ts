@@ -61,21 +61,21 @@ async function commitRecord(
     verifiedTree: settled.verifiedTree,
   });
   const identity = commitIdentity(context);
+  // The commit the checks ran on, when it is folded into the iteration's one commit.
+  const folded = workStands && context.config.git.commit === 'one' ? record.workCommit : null;
   const commit =
-    workStands && context.config.git.commit === 'one'
+    folded !== null
       ? await amendWithPaths(context.workspace, paths, message, identity)
       : await commitPaths(context.workspace, paths, message, identity);
-  // The commit the checks ran on is folded into the iteration's commit: a ref keeps it, so the evidence
-  // in FEATURES.json (which cannot name the commit it is part of) names a commit that stays.
-  if (workStands && context.config.git.commit === 'one' && record.workCommit !== null) {
-    await updateRef(context.workspace, verifiedRef(context.runId, iteration), record.workCommit);
-  }
+  // A ref keeps the folded commit, so the evidence in FEATURES.json (which cannot name the commit it
+  // is part of) names a commit that stays.
+  if (folded !== null) await updateRef(context.workspace, verifiedRef(context.runId, iteration), folded);
   if (commit !== null) {
     context.emit({
       type: 'commit.created',
       iteration,
       commit,
-      purpose: workStands && context.config.git.commit === 'one' ? 'iteration' : 'record',
+      purpose: folded !== null ? 'iteration' : 'record',
     });
   }
   return commit;
