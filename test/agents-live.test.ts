@@ -10,7 +10,7 @@ import { startFakeModelServer, type FakeModelServer } from '../src/testing/fake-
 import type { FakeModelScriptInput } from '../src/testing/fake-model/script.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace } from './helpers.ts';
 
 /**
  * The real agents through baton, offline: the pinned Claude Code and Codex CLIs and the builtin agent
@@ -119,6 +119,7 @@ describe('real agents against the fake model server', () => {
       const verdict = result.state.lastVerdict;
       expect(verdict?.done).toBe(true);
       expect(verdict?.reason).toContain('oracles content pass');
+      checkOutRunBranch(workspace, result.state);
       const list = readFeatureList(workspace);
       expect(list.ok && list.list.features[0]?.status).toBe('passing');
     },

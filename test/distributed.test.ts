@@ -11,7 +11,7 @@ import { findRunProcesses } from '../src/run/orphans.ts';
 import { taskPlan } from '../src/testing/task-plan.ts';
 import { readFeatureList } from '../src/workspace/features.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { feature, git, makeWorkspace, tempDir } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace, tempDir } from './helpers.ts';
 import { freePort, startRedis, type RedisServer } from './redis-server.ts';
 
 /**
@@ -195,6 +195,9 @@ describe('distributed mode on BullMQ and Redis', () => {
         expect(record.state.stop?.reason).toBe('done');
         const merged = record.events.flatMap((event) => (event.type === 'task.merged' ? [event.task] : []));
         expect(merged.slice().sort()).toEqual(ids);
+        // The coordinator checked main out again; the run's work is on its branch.
+        expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
+        checkOutRunBranch(workspace, record.state);
         const history = git(workspace, 'log', '--format=%B', 'HEAD');
         for (const id of ids) {
           expect(readFileSync(join(workspace, `src/${id}.txt`), 'utf8')).toBe(`${id} ok\n`);
