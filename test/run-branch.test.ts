@@ -253,4 +253,50 @@ describe('run scope', () => {
     expect(git(workspace, 'show', 'main:baton.yaml')).toContain('iterations: 1');
     expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
   });
+
+  it("a person's edit of baton.yaml between iterations is applied at the next one (or refused with why), and each iteration records its config", async () => {
+    const workspace = await teamRepository();
+    const path = join(workspace, 'baton.yaml');
+    const original = readFileSync(path, 'utf8').replace(/iterations: \d+/, 'iterations: 1');
+    writeFileSync(path, original);
+    git(workspace, 'commit', '-qam', 'one iteration');
+    let edits = 0;
+    const result = await runLoop({
+      workspace,
+      onEvent: (event) => {
+        if (event.type !== 'iteration.ended') return;
+        edits += 1;
+        // After iteration 1 the person raises the budget and changes the sandbox (which waits for a
+        // resume); after iteration 2 they break it (refused: the run goes on with what it had).
+        if (edits === 1) {
+          writeFileSync(
+            path,
+            original
+              .replace('iterations: 1', 'iterations: 3')
+              .concat('\nsandbox:\n  network: none\n  limits:\n    processes: 300\n'),
+          );
+        }
+        if (edits === 2) writeFileSync(path, original.replace('iterations: 1', 'iterations: -3'));
+      },
+    });
+    expect(result.stop.reason).toBe('done');
+    expect(result.state.iterationsCompleted).toBe(2);
+    const events = readRun(workspace).events;
+    const applied = events.filter((event) => event.type === 'config.applied');
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toMatchObject({ iteration: 2, applied: ['budgets'], budgets: { iterations: 3 } });
+    expect(applied[0]?.deferred.map((entry) => entry.section)).toEqual(['sandbox']);
+    const refused = events.filter((event) => event.type === 'config.refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.problems.join(' ')).toContain('budgets.iterations');
+    // Each iteration names the config it ran with: the start's, then the edited one.
+    const started = events.filter((event) => event.type === 'iteration.started');
+    expect(started.map((event) => event.config)).toHaveLength(2);
+    expect(started[0]?.config).not.toBe(started[1]?.config);
+    expect(started[1]?.config).toBe(applied[0]?.config);
+    // The person's edits were committed as theirs on the run's branch.
+    expect(git(workspace, 'log', '--format=%an|%s', `baton/${result.runId}`)).toContain(
+      'Pat Person|Changes made between iterations',
+    );
+  });
 });

@@ -170,7 +170,26 @@ export const runEventSchemas = {
     /** The branch the person was on, checked out again when the run stops (absent: the run works in place). */
     baseBranch: z.string().optional(),
   }),
-  'iteration.started': event('iteration.started', { iteration: z.number(), headCommit: z.string() }),
+  'iteration.started': event('iteration.started', {
+    iteration: z.number(),
+    headCommit: z.string(),
+    /** Which baton.yaml the iteration runs with: a hash of its bytes (absent in older logs). */
+    config: z.string().optional(),
+  }),
+  /** A person's edit of baton.yaml, applied at the start of an iteration (some sections wait for a resume). */
+  'config.applied': event('config.applied', {
+    iteration: z.number(),
+    config: z.string(),
+    applied: strings,
+    deferred: z.array(z.object({ section: z.string(), reason: z.string() }).readonly()).readonly(),
+    budgets: budgetsSchema,
+  }),
+  /** An edited baton.yaml that does not validate: the run goes on with the config it had. */
+  'config.refused': event('config.refused', {
+    iteration: z.number(),
+    config: z.string(),
+    problems: strings,
+  }),
   'smoke.ended': event('smoke.ended', { iteration: z.number(), result: checkResultSchema.nullable() }),
   'agent.started': event('agent.started', {
     iteration: z.number(),

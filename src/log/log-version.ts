@@ -40,7 +40,8 @@ export const upcasters: readonly Upcaster[] = [
   {
     // Version 3 added the run's branches (optional `branch` and `baseBranch` of `run.started`), the
     // events `branch.switched` and `branch.kept`, the check kind `hook` (the project's git hooks), the
-    // commit purpose `iteration` (git.commit: one); no field of version 2 changed.
+    // commit purpose `iteration` (git.commit: one), the optional `config` of `iteration.started` and
+    // the events `config.applied` and `config.refused`; no field of version 2 changed.
     from: 2,
     up: (event) => ({ ...event, v: 3 }),
   },

@@ -508,6 +508,10 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         },
         event,
       );
+    case 'config.applied':
+      // The budgets a person raised (or lowered) while the run waited are the run's from here on.
+      return { ...next, budgets: event.budgets };
+    case 'config.refused':
     case 'branch.switched':
     case 'branch.kept':
       // Where HEAD is is git's to say; the log keeps the moves for the views.

@@ -10,14 +10,21 @@ import type { Sandbox } from '../sandbox/sandbox.ts';
 export interface LoopContext {
   readonly workspace: string;
   readonly runId: string;
-  readonly config: Config;
+  /** The config in effect; a person's edit of baton.yaml is applied between iterations (applyConfig). */
+  config: Config;
+  /** Hash of the baton.yaml bytes the config in effect came from (loop/config-reload.ts). */
+  configHash: string;
+  /** Hash of the baton.yaml bytes last looked at (a refused edit is not refused again each iteration). */
+  configLookedAt: string;
+  /** Take an edited config: the config and what is built from it (agents, timeouts, locked files). */
+  readonly applyConfig: (config: Config) => Promise<void>;
   /** The worker agent named in baton.yaml (or given by the caller). */
-  readonly agent: Agent;
+  agent: Agent;
   /** The agent the stall ladder switches to, when baton.yaml names one. */
-  readonly fallbackAgent: Agent | undefined;
+  fallbackAgent: Agent | undefined;
   /** The agent for planning passes (the worker agent unless baton.yaml names a planner). */
-  readonly planner: Agent;
-  readonly agentTimeoutMs: number;
+  planner: Agent;
+  agentTimeoutMs: number;
   /** Where agents and checks run (bwrap, or none). */
   readonly sandbox: Sandbox;
   /** Said once per run (an event) when workers run without isolation. */
@@ -27,7 +34,7 @@ export interface LoopContext {
   readonly log: EventLog;
   readonly now: () => Date;
   /** Existing test files and protected files, path -> blob id, as they were when the run started. */
-  readonly locked: ReadonlyMap<string, string>;
+  locked: ReadonlyMap<string, string>;
   state: RunState;
   /** The person's git identity (a person's changes are committed as theirs); null when none is set. */
   readonly person: GitIdentity | null;

@@ -11,6 +11,7 @@ import { reduceRunState, type RunState } from '../log/reducer.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../agents/registry.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
+import { configText } from '../loop/config-reload.ts';
 
 export interface ContextInput {
   readonly workspace: string;
@@ -41,24 +42,40 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
     });
   }
   // The files locked against the worker are the ones that existed when the run started, resumed or not.
-  const locked = lockedPaths(await listTree(workspace, input.startCommit), [
-    ...config.guards.testFiles,
-    ...config.guards.protectedPaths,
-  ]);
+  const startTree = await listTree(workspace, input.startCommit);
+  const lockedBy = (guards: Config['guards']): ReadonlyMap<string, string> =>
+    lockedPaths(startTree, [...guards.testFiles, ...guards.protectedPaths]);
+  const fallbackOf = (from: Config): Agent | undefined =>
+    from.fallbackAgent === undefined ? undefined : createAgentFromConfig(from.fallbackAgent, workspace);
+  const plannerOf = (from: Config, worker: Agent): Agent =>
+    input.planner ?? (from.planner === undefined ? worker : createAgentFromConfig(from.planner, workspace));
+  const startHash = configText(workspace).hash;
   const context: LoopContext = {
     workspace,
     runId: input.runId,
     config,
+    configHash: startHash,
+    configLookedAt: startHash,
+    applyConfig: (next: Config) => {
+      // An agent the caller gave stays; one baton.yaml names is built again from the edited section.
+      const worker =
+        input.agent ??
+        (next.agent === undefined ? context.agent : createAgentFromConfig(next.agent, workspace));
+      context.config = next;
+      context.agent = worker;
+      context.fallbackAgent = fallbackOf(next);
+      context.planner = plannerOf(next, worker);
+      context.agentTimeoutMs = next.agent?.timeoutMs ?? defaultAgentTimeoutMs;
+      context.locked = lockedBy(next.guards);
+      return Promise.resolve();
+    },
     agent,
-    fallbackAgent:
-      config.fallbackAgent === undefined ? undefined : createAgentFromConfig(config.fallbackAgent, workspace),
-    planner:
-      input.planner ??
-      (config.planner === undefined ? agent : createAgentFromConfig(config.planner, workspace)),
+    fallbackAgent: fallbackOf(config),
+    planner: plannerOf(config, agent),
     sandbox,
     sandboxWarning: warning,
     person: await personIdentity(workspace, input.env ?? process.env),
-    locked,
+    locked: lockedBy(config.guards),
     agentTimeoutMs: config.agent?.timeoutMs ?? defaultAgentTimeoutMs,
     env: input.env ?? process.env,
     signal: input.signal,

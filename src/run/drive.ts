@@ -6,6 +6,7 @@ import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
 import { driveParallel } from '../parallel/coordinator.ts';
 import type { TaskTransport } from '../parallel/transport.ts';
+import { applyConfigEdits } from '../loop/config-reload.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { firstStop, stopConditionsFor, type StopDecision } from '../core/budgets.ts';
 import type { RunState } from '../log/reducer.ts';
@@ -111,7 +112,6 @@ export async function abandonIteration(context: LoopContext, reason: string): Pr
  * Always ends with a run.stopped event (unless the process itself dies, which resume reconciles).
  */
 export async function driveRun(context: LoopContext, options: DriveOptions): Promise<StopDecision> {
-  const conditions = stopConditionsFor(context.config.budgets);
   const stopWith = (decision: StopDecision): StopDecision => {
     context.emit({
       type: 'run.stopped',
@@ -136,6 +136,9 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
     }
     for (;;) {
       // Done or out of budget comes first: a person's stop request is then moot (and must not linger).
+      // A person's edit of baton.yaml is taken before the budgets are looked at (or refused, with why).
+      await applyConfigEdits(context, context.state.lastIteration + 1);
+      const conditions = stopConditionsFor(context.config.budgets);
       const decision = firstStop(conditions, context.state, activeElapsedMs(context.state, context.now()));
       if (decision !== undefined) {
         clearStop(context.workspace);
@@ -143,6 +146,8 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
       }
       const personal = await honourControls(context, options);
       if (personal !== undefined) return stopWith(personal);
+      // And once more after a pause: what was edited while the run waited applies to this iteration.
+      await applyConfigEdits(context, context.state.lastIteration + 1);
       if (options.abort.signal.aborted) {
         return stopWith({
           reason: 'aborted',

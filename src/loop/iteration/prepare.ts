@@ -63,6 +63,7 @@ export async function prepareIteration(context: LoopContext, iteration: number):
     type: 'iteration.started',
     iteration,
     headCommit: (await headCommit(context.workspace)) ?? '',
+    config: context.configHash,
   });
   const dir = iterationDir(context.workspace, context.runId, iteration);
   mkdirSync(join(dir, 'checks'), { recursive: true });
