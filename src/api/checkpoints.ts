@@ -3,7 +3,7 @@ import { BatonError, exitCodes } from '../errors.ts';
 import { checkpointIteration } from '../git/baton-refs.ts';
 import { applyLeaveOut, planUntracked } from '../core/leave-out.ts';
 import { changedPaths, fileAt, gitCommonDir, headCommit, runGit, untrackedPaths } from '../git/git.ts';
-import { isHarnessAuthor } from '../git/person-identity.ts';
+import { commitsBetween } from '../git/person-identity.ts';
 import { currentBranch } from '../git/run-branch.ts';
 import { describePaths } from '../guards/pollution.ts';
 import { head as headOf, singleLine } from '../util/text.ts';
@@ -75,22 +75,6 @@ export interface RollbackOptions {
   readonly force?: boolean;
 }
 
-async function commitsAfter(workspace: string, from: string, tip = 'HEAD'): Promise<RollbackCommit[]> {
-  // A commit is the harness's when baton authored it or it carries an iteration's or a task's trailer
-  // (iteration commits are by the person's identity, so the author alone does not tell).
-  const listed = await runGit(workspace, [
-    'log',
-    '--format=%H%x00%an <%ae>%x00%ae%x00%s%x00%(trailers:key=Baton-Run,key=Baton-Task,valueonly,separator=%x20)',
-    `${from}..${tip}`,
-  ]);
-  return listed.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [commit = '', author = '', email = '', subject = '', trailer = ''] = line.split('\0');
-      return { commit, author, subject, person: !isHarnessAuthor(email) && trailer.trim() === '' };
-    });
-}
 
 /**
  * Put the workspace back to a checkpoint (`3`, `checkpoint-3` or its ref name). It refuses when a
@@ -127,7 +111,7 @@ export async function rollbackTo(
       return await rollbackBranch(workspace, runId, runBranch, checkpoint, options);
     }
     const head = await headCommit(workspace);
-    const undone = await commitsAfter(workspace, checkpoint.commit);
+    const undone = await commitsBetween(workspace, checkpoint.commit);
     // A secret, dependency folder or log left untracked stays where it is, out of the backup ref.
     await applyLeaveOut(workspace, await planUntracked(workspace));
     const uncommitted = [
@@ -257,7 +241,7 @@ async function rollbackBranch(
       exitCode: exitCodes.usage,
     });
   }
-  const undone = await commitsAfter(workspace, checkpoint.commit, ref);
+  const undone = await commitsBetween(workspace, checkpoint.commit, ref);
   const { passing, total } = await featuresAt(workspace, checkpoint.commit);
   const plan: RollbackPlan = {
     tag: checkpoint.tag,

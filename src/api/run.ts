@@ -22,7 +22,7 @@ import {
 } from '../run/branch.ts';
 import { buildLoopContext } from '../run/context.ts';
 import { clearPause } from '../run/control.ts';
-import { abandonIteration, driveRun } from '../run/drive.ts';
+import { abandonIteration, driveRun, refuseToTakePersonsCommits } from '../run/drive.ts';
 import { acquireRunLock, type RunLock } from '../run/lock.ts';
 import { reapRunProcesses } from '../run/orphans.ts';
 import { countPassing, readFeatureList } from '../workspace/features.ts';
@@ -364,6 +364,8 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     const branchMove = state.status === 'not-started' ? null : await returnToRunBranch(workspace, state);
     // The run's baton.yaml is the one on its branch.
     if (branchMove !== null) config = loadConfig(workspace);
+    // Before anything is recorded or reset: a person's commit on top of the unfinished iteration stays.
+    await refuseToTakePersonsCommits(workspace, state);
     const reaped = await reapRunProcesses(runId);
     const indexLock = join(await gitCommonDir(workspace), 'index.lock');
     // A crash inside a git command leaves its lock; we hold the run lock, so no git of ours is running.

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { harnessIdentity, type GitIdentity } from './run-git.ts';
+import { harnessIdentity, runGit, type GitIdentity } from './run-git.ts';
 
 const run = promisify(execFile);
 
@@ -51,4 +51,34 @@ function pick(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessE
 /** Whether a commit's author is baton itself (its own records, and a worker's work). */
 export function isHarnessAuthor(email: string): boolean {
   return email === harnessIdentity.GIT_AUTHOR_EMAIL;
+}
+
+export interface AuthoredCommit {
+  readonly commit: string;
+  readonly subject: string;
+  /** `Name <email>`. */
+  readonly author: string;
+  /** Made by a person (not baton's own record, not a worker's work). */
+  readonly person: boolean;
+}
+
+/**
+ * The commits `from..tip`, newest first, each marked a person's or baton's. A commit is baton's when
+ * baton authored it or it carries an iteration's or a task's trailer (iteration commits are by the
+ * person's identity, so the author alone does not tell); a person's changes baton committed between
+ * iterations carry no trailer: they are the person's.
+ */
+export async function commitsBetween(cwd: string, from: string, tip = 'HEAD'): Promise<AuthoredCommit[]> {
+  const listed = await runGit(cwd, [
+    'log',
+    '--format=%H%x00%an <%ae>%x00%ae%x00%s%x00%(trailers:key=Baton-Run,key=Baton-Task,valueonly,separator=%x20)',
+    `${from}..${tip}`,
+  ]);
+  return listed.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [commit = '', author = '', email = '', subject = '', trailer = ''] = line.split('\0');
+      return { commit, author, subject, person: !isHarnessAuthor(email) && trailer.trim() === '' };
+    });
 }

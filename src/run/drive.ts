@@ -2,6 +2,8 @@ import { BatonError, describeError, exitCodes } from '../errors.ts';
 import { sleep } from '../util/sleep.ts';
 import { checkpointRef } from '../git/baton-refs.ts';
 import { runGit } from '../git/git.ts';
+import { commitsBetween } from '../git/person-identity.ts';
+import { singleLine } from '../util/text.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
 import { driveParallel } from '../parallel/coordinator.ts';
@@ -90,11 +92,33 @@ function watchForStopNow(context: LoopContext, abort: AbortController, pollMs: n
   };
 }
 
+/**
+ * A person's commit on top of an unfinished iteration (made during it, or after a crash before the
+ * resume) is theirs: putting the iteration aside resets the branch to where it started and would take
+ * it off. Refused, with the fix, before anything changes.
+ */
+export async function refuseToTakePersonsCommits(workspace: string, state: RunState): Promise<void> {
+  const iteration = state.currentIteration;
+  const summary = state.current;
+  if (iteration === null || summary?.iteration !== iteration) return;
+  const persons = (await commitsBetween(workspace, summary.startCommit)).filter((entry) => entry.person);
+  if (persons.length === 0) return;
+  throw new BatonError(
+    `iteration ${iteration} was left unfinished, and ${persons.length} commit(s) by a person are on top of it (${persons.map((entry) => `${entry.commit.slice(0, 8)} ${singleLine(entry.subject).slice(0, 60)}`).join('; ')}); putting the iteration aside would take them off the branch`,
+    {
+      code: 'RESUME_WOULD_TAKE_WORK',
+      fix: `keep them on a branch of your own (\`git branch my-work\`), then move the run's branch back to where the iteration started (\`git reset --keep ${summary.startCommit.slice(0, 12)}\`) and resume; or start a new run with \`baton run --new\`. Nothing was changed`,
+      exitCode: exitCodes.usage,
+    },
+  );
+}
+
 /** Put an unfinished iteration aside (its work under a ref) and the workspace back where it started. */
 export async function abandonIteration(context: LoopContext, reason: string): Promise<void> {
   const iteration = context.state.currentIteration;
   const summary = context.state.current;
   if (iteration === null || summary?.iteration !== iteration) return;
+  await refuseToTakePersonsCommits(context.workspace, context.state);
   const ref = `refs/baton/interrupted/${context.runId}/${iteration}`;
   const savedAs = await saveAndReset(
     context.workspace,
