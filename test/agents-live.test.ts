@@ -328,7 +328,7 @@ describe('real agents against the fake model server', () => {
       });
       expect(code, output).toBe(0);
       expect(output).toContain('agent    completed');
-      expect(output).toMatch(/stopped: done/);
+      expect(output).toMatch(/\nDone: .*\(exit 0\)/);
     },
   );
 });

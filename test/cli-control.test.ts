@@ -43,6 +43,8 @@ describe('controlling a run from another terminal', () => {
     expect(baton(['pause', '-C', workspace]).stdout).toContain('will pause after the current iteration');
     await until(() => events().some((event) => event.type === 'run.paused'), 'the run to pause');
     expect(baton(['explain', '-C', workspace]).stdout).toContain('Paused by a person');
+    // status and explain agree: paused, not running.
+    expect(baton(['status', '-C', workspace]).stdout).toMatch(/^run \S+: paused\n/);
     expect(baton(['steer', 'Create the files in order.', '-C', workspace]).code).toBe(0);
     expect(baton(['resume', '-C', workspace]).stdout).toContain('goes on');
     await until(

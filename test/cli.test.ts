@@ -21,7 +21,7 @@ describe('the baton CLI', () => {
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain('CLAIM REJECTED');
     expect(demo.stdout).toMatch(
-      /verdict: done: Done: all 4 features pass, oracles tests pass, the tree is clean\./,
+      /verdict: Done: all 4 features pass, oracles tests pass, the tree is clean\./,
     );
     expect(demo.stdout).toContain('early claims rejected by the judge: 1');
     const workspace = join(dir, 'textkit');

@@ -58,7 +58,9 @@ describe('live terminal progress', () => {
     // The stop line replaces the status line, and no status line is drawn after it.
     const clear = '\r\x1b[2K';
     const afterLastClear = terminal.raw.slice(terminal.raw.lastIndexOf(clear) + clear.length);
-    expect(afterLastClear).toMatch(/^\nstopped: done: .*\n$/s);
+    // Said once: the done message stands alone, no "stopped: done: Done:".
+    expect(afterLastClear).toMatch(/^\nDone: .*\(exit 0\)\n/s);
+    expect(afterLastClear).not.toMatch(/stopped: done/);
   });
 
   it('fits the status line to the terminal width', () => {

@@ -9,6 +9,15 @@ import { clip as head, firstLine, plural } from '../util/text.ts';
 
 const short = (commit: string): string => commit.slice(0, 8);
 
+/**
+ * The stop, said once: a message that already says how the run ended ("Done: …", "stopped by a
+ * person …") stands alone; any other gets the reason in front ("stopped (budget-iterations): …").
+ */
+export function stopLine(reason: string, message: string, exitCode: number): string {
+  const lead = /^(stopped|done)\b/i.test(message) ? '' : `stopped (${reason}): `;
+  return `${lead}${message} (exit ${exitCode})`;
+}
+
 /** One line (or a few) per event, for logs and terminals that are not a TTY. */
 export function formatEvent(event: RunEvent): string | undefined {
   switch (event.type) {
@@ -85,7 +94,7 @@ export function formatEvent(event: RunEvent): string | undefined {
     case 'tasks.judged':
       return `  judge    ${event.decision}: ${event.featuresPassing}/${event.featuresTotal} features passing; ${head(event.verdict.reason, 300)}`;
     case 'run.stopped':
-      return `\nstopped: ${event.reason}: ${event.message} (exit ${event.exitCode})`;
+      return `\n${stopLine(event.reason, event.message, event.exitCode)}`;
     case 'branch.switched':
       return `  branch   ${event.to} checked out: ${event.why}`;
     case 'branch.kept':
@@ -140,8 +149,13 @@ export function formatStatus(report: StatusReport): string {
     lines.push('no run yet (start one with `baton run`)');
   } else {
     lines.push(
-      `run ${report.runId ?? '?'}: ${state.status}${state.stop === null ? '' : ` (${state.stop.reason})`}`,
+      `run ${report.runId ?? '?'}: ${state.status === 'running' && state.paused ? 'paused' : state.status}${state.stop === null ? '' : ` (${state.stop.reason})`}`,
     );
+    if (state.branch !== null) {
+      lines.push(
+        `  branch: ${state.branch}${state.baseBranch === null ? ' (in place)' : ` (made from ${state.baseBranch})`}`,
+      );
+    }
     lines.push(
       `  iterations: ${state.iterationsCompleted}${state.budgets === null ? '' : ` of ${state.budgets.iterations}`}${state.currentIteration === null ? '' : `, iteration ${state.currentIteration} in progress`}`,
     );

@@ -364,7 +364,7 @@ export function createProgram(
           (entry) => entry.verdict?.claimRejected === true,
         ).length;
         output.out(
-          `\nverdict: ${result.stop.reason === 'done' ? 'done' : `not done (${result.stop.reason})`}: ${result.stop.message}`,
+          `\nverdict: ${result.stop.reason === 'done' ? result.stop.message : `not done (${result.stop.reason}): ${result.stop.message}`}`,
         );
         output.out(`early claims rejected by the judge: ${rejected}`);
         output.out(
