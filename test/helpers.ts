@@ -113,6 +113,8 @@ export function checkOutRunBranch(
   state: { readonly branch: string | null; readonly baseBranch: string | null },
 ): void {
   if (state.branch === null || state.baseBranch === null) return;
-  if (git(workspace, 'symbolic-ref', '--short', 'HEAD').trim() === state.branch) return;
-  git(workspace, 'switch', '-q', state.branch);
+  // The workspace may belong to another user (a harness run through setpriv): look at it anyway.
+  const safe = ['-c', `safe.directory=${workspace}`];
+  if (git(workspace, ...safe, 'symbolic-ref', '--short', 'HEAD').trim() === state.branch) return;
+  git(workspace, ...safe, 'switch', '-q', state.branch);
 }
