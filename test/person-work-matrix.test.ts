@@ -452,13 +452,14 @@ describe("a person's work survives every operation that moves a branch", () => {
     const merged = ofType(events, 'task.merged').map((event) => event.task);
     expect(merged.slice().sort()).toEqual(ids);
     expect(result.state.featuresPassing).toBe(3);
-    // The person's uncommitted edit is still in the checkout at the stop: the run stays on its branch.
-    expect(ofType(events, 'branch.kept')).toHaveLength(1);
-    expect(onDisk(workspace, editedPath)).toEqual(editedBytes);
-    expect(onDisk(workspace, untrackedPath)).toEqual(untrackedBytes);
-    // Not a loss, but noted: the integration judge counts the person's edit and file as the run's
-    // pollution (done.cleanTree), so the run stops 'no-progress', and its verdict says they "were
-    // stashed", which nothing did (src/parallel/judge-integration.ts, src/core/deterministic-judge.ts).
+    // The person's edit and file, made while tasks merged, are committed as theirs before the
+    // integration judge (not counted as the run's leftovers), and the run is done.
+    expect(result.stop.reason).toBe('done');
+    expect(ofType(events, 'human.edited')).toEqual([
+      expect.objectContaining({ author: person, paths: expect.arrayContaining([editedPath, untrackedPath]) }),
+    ]);
+    // The tree is clean at the stop: main is checked out again.
+    expect(ofType(events, 'branch.switched').at(-1)).toMatchObject({ to: 'main' });
     expect(work?.branch).toBe(result.state.branch);
     expectKept(workspace, work as PersonWork, 'parallel merges');
   });

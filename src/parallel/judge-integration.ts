@@ -3,6 +3,7 @@ import { changedPaths, headCommit, runGit } from '../git/git.ts';
 import { decideVerdict } from '../core/judge.ts';
 import type { Verdict } from '../log/events.ts';
 import { orderedTasks } from '../log/task-state.ts';
+import { commitPersonsEdits } from '../loop/person-edits.ts';
 import { checkContextFor, runAllChecks } from '../loop/verify.ts';
 import { runDir } from '../workspace/paths.ts';
 import { parallelState, type ParallelContext } from './context.ts';
@@ -26,6 +27,9 @@ export async function judgeIntegration(
     loop,
     join(runDir(loop.workspace, loop.runId), 'judgements', String(sequence)),
   );
+  // What a person changed in the workspace while the tasks merged is theirs: committed as such before the
+  // checks, so the judge neither counts it as the run's leftovers nor stashes it.
+  await commitPersonsEdits(loop, 0);
   const checks = await runAllChecks(loop, integrationFeatures(loop.workspace), checkContext);
   const tip = (await headCommit(loop.workspace)) ?? '';
   const recorded = await recordFeatureChecks(loop.workspace, checks, {

@@ -1,17 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commitAll, changedPaths, headCommit, untrackedPaths } from '../../git/git.ts';
-import { applyLeaveOut, planUntracked } from '../../core/leave-out.ts';
-import { harnessIdentity } from '../../git/run-git.ts';
-import { describePaths } from '../../guards/pollution.ts';
+import { headCommit } from '../../git/git.ts';
 import type { CheckResult } from '../../log/events.ts';
 import type { CheckContext } from '../../checks/registry.ts';
 import { runCheck } from '../../checks/registry.ts';
 import type { FeatureList } from '../../workspace/features.ts';
 import { iterationDir } from '../../workspace/paths.ts';
-import { head } from '../../util/text.ts';
 import type { LoopContext } from '../context.ts';
 import { escalateAndReplan } from '../escalate.ts';
+import { commitPersonsEdits } from '../person-edits.ts';
 import { buildPrompt } from '../prompt.ts';
 import { checkContextFor, excerptOf, smokeSpec } from '../verify.ts';
 import { currentFeatures, throwIfInterrupted } from './interrupted.ts';
@@ -35,30 +32,7 @@ export interface PreparedIteration {
  */
 export async function prepareIteration(context: LoopContext, iteration: number): Promise<PreparedIteration> {
   const startedAt = performance.now();
-  // Changes a person made while the run waited between iterations are theirs: commit them as such, but
-  // never a secret, a dependency folder or a log they left untracked (those are ignored locally instead).
-  await applyLeaveOut(context.workspace, await planUntracked(context.workspace));
-  const humanEdits = [
-    ...new Set([...(await changedPaths(context.workspace)), ...(await untrackedPaths(context.workspace))]),
-  ];
-  if (humanEdits.length > 0) {
-    const commit = await commitAll(
-      context.workspace,
-      `Changes made between iterations of baton run ${context.runId} (${head(describePaths(humanEdits, 3), 100)})`,
-      context.person ?? undefined,
-    );
-    const author = context.person ?? {
-      name: harnessIdentity.GIT_AUTHOR_NAME,
-      email: harnessIdentity.GIT_AUTHOR_EMAIL,
-    };
-    context.emit({
-      type: 'human.edited',
-      iteration,
-      paths: humanEdits,
-      commit,
-      author: `${author.name} <${author.email}>`,
-    });
-  }
+  await commitPersonsEdits(context, iteration);
   context.emit({
     type: 'iteration.started',
     iteration,
