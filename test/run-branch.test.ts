@@ -15,6 +15,9 @@ import { feature, git, tempDir, writeFiles } from './helpers.ts';
 const worker =
   'for f in a b; do if [ ! -f $f.txt ]; then echo "$f" > $f.txt; echo "feat: add $f.txt"; exit 0; fi; done; echo "nothing left"';
 
+/** `git log --oneline main` of each team repository before `baton init` touched it. */
+const mainBeforeInit = new Map<string, string>();
+
 async function teamRepository(hooks: Record<string, string> = {}): Promise<string> {
   const workspace = join(tempDir(), 'project');
   writeFiles(workspace, {
@@ -33,6 +36,7 @@ async function teamRepository(hooks: Record<string, string> = {}): Promise<strin
   git(workspace, 'add', '-A');
   git(workspace, 'commit', '-qm', 'wip on a feature');
   git(workspace, 'switch', '-q', 'main');
+  mainBeforeInit.set(workspace, git(workspace, 'log', '--oneline', 'main'));
   for (const [name, body] of Object.entries(hooks)) {
     const path = join(workspace, '.git', 'hooks', name);
     writeFileSync(path, body);
@@ -86,8 +90,12 @@ describe('a run on a team repository', () => {
       backend: 'bwrap',
     });
 
-    // main, its history and its tag are as they were; the person's checkout is main again.
+    // main, its history and its tag are as they were; the person's checkout is main again. The one
+    // commit main has beyond the team's history is init's baseline, made by the person who ran init.
     expect(git(workspace, 'log', '--oneline', 'main')).toBe(mainBefore);
+    expect(
+      git(workspace, 'log', '--format=%an|%s', `${mainBeforeInit.get(workspace)?.split(' ')[0] ?? ''}..main`),
+    ).toBe('Pat Person|baton: baseline for "Add a.txt and b.txt."\n');
     expect(git(workspace, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('main');
     expect(git(workspace, 'status', '--porcelain')).toBe('');
     expect(git(workspace, 'describe', 'main').trim()).toMatch(/^v0\.3\.0-1-g[0-9a-f]+$/);

@@ -11,6 +11,7 @@ import {
   isGitRepository,
   isTopLevel,
   listTree,
+  type GitIdentity,
 } from '../git/git.ts';
 import { readInside } from '../util/safe-io.ts';
 import type { LeftOut } from '../workspace/baseline-policy.ts';
@@ -95,11 +96,12 @@ export async function commitBaseline(
   workspace: string,
   message: string,
   ownFiles: readonly string[],
+  identity?: GitIdentity,
 ): Promise<BaselineCommit> {
   const before = await headCommit(workspace);
   const plan = await planUntracked(workspace);
   await applyLeaveOut(workspace, plan);
-  const commit = (await commitAll(workspace, message)) ?? before;
+  const commit = (await commitAll(workspace, message, identity)) ?? before;
   if (commit === null) throw new Error('the baseline commit was not created');
   const committed =
     before === null

@@ -12,6 +12,7 @@ import { BatonError, exitCodes } from '../errors.ts';
 import { excludeLocally } from '../git/git.ts';
 import type { LeftOut } from '../workspace/baseline-policy.ts';
 import type { DetectedTestCommand } from '../workspace/detect-test-command.ts';
+import { personIdentity } from '../git/person-identity.ts';
 import { buildInitializerPrompt } from '../loop/initializer-prompt.ts';
 import { readFeatureList, writeFeatureList, type FeatureList } from '../workspace/features.ts';
 import { harnessDir, harnessDirName, stateFiles } from '../workspace/paths.ts';
@@ -226,6 +227,8 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     workspace,
     `baton: baseline for "${options.goal.trim().split('\n')[0]?.slice(0, 72) ?? ''}"`,
     [...Object.keys(files), ...(repository.gitignoreWritten ? ['.gitignore'] : [])],
+    // The person ran `baton init`: the baseline is their commit (baton's identity only when none is set).
+    (await personIdentity(workspace, options.env ?? process.env)) ?? undefined,
   );
   return {
     workspace,
