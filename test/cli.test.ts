@@ -24,6 +24,7 @@ describe('the baton CLI', () => {
       /verdict: Done: all 4 features pass, oracles tests pass, the tree is clean\./,
     );
     expect(demo.stdout).toContain('early claims rejected by the judge: 1');
+    expect(demo.stdout).toMatch(/the work is on the run's branch baton\/\S+; main is checked out again/);
     const workspace = join(dir, 'textkit');
 
     const status = JSON.parse(baton(['status', '--json', '-C', workspace]).stdout) as {

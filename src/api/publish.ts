@@ -174,17 +174,8 @@ export async function publishRun(workspace: string, options: PublishOptions = {}
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const written = await writeRunReceipt(dir, record.runId);
-  if (config.command === undefined) {
-    return {
-      runId: record.runId,
-      branch,
-      remote,
-      commit,
-      reportPath: written.markdownPath,
-      command: null,
-      notes,
-    };
-  }
+  const pushed = { runId: record.runId, branch, remote, commit, reportPath: written.markdownPath, notes };
+  if (config.command === undefined) return { ...pushed, command: null };
   const line = publishCommandLine(config.command, written.markdownPath, branch);
   const result = await runProcess({
     command: ['/bin/sh', '-c', line],
@@ -201,17 +192,12 @@ export async function publishRun(workspace: string, options: PublishOptions = {}
     keepOutputChars: 16 * 1024,
   });
   return {
-    runId: record.runId,
-    branch,
-    remote,
-    commit,
-    reportPath: written.markdownPath,
+    ...pushed,
     command: {
       line,
       succeeded: processSucceeded(result),
       ended: describeProcessEnd(result),
       output: tail(sanitizeText(result.output), 4000),
     },
-    notes,
   };
 }

@@ -368,8 +368,13 @@ export function createProgram(
         );
         output.out(`early claims rejected by the judge: ${rejected}`);
         output.out(
-          `workspace: ${result.workspace}  (try: baton log -C ${result.workspace}; baton show 3 -C ${result.workspace})`,
+          `workspace: ${result.workspace}  (try: baton log -C ${result.workspace}; baton show 3 -C ${result.workspace}; baton report -C ${result.workspace})`,
         );
+        if (result.state.branch !== null && result.state.baseBranch !== null) {
+          output.out(
+            `the work is on the run's branch ${result.state.branch}; ${result.state.baseBranch} is checked out again (git -C ${result.workspace} switch ${result.state.branch} to look)`,
+          );
+        }
       }
       setExitCode(result.stop.exitCode);
     });
