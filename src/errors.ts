@@ -55,3 +55,15 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Errors that ended a run and are in its `run.stopped` event (message and fix), by identity. */
+const recordedStops = new WeakSet<object>();
+
+/** The run's log has this error as its stop: a reader that showed the stop need not show it again. */
+export function markStopRecorded(error: unknown): void {
+  if (typeof error === 'object' && error !== null) recordedStops.add(error);
+}
+
+export function isStopRecorded(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && recordedStops.has(error);
+}

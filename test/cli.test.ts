@@ -104,6 +104,23 @@ describe('the baton CLI', () => {
     execFileSync('node', ['--test'], { cwd: workspace, stdio: 'ignore' });
   });
 
+  it('says the error that ended a run once, with its fix, and exits with its code', async () => {
+    const workspace = await makeWorkspace({
+      agentYaml: 'agent:\n  type: command\n  command: no-such-agent-binary\n  timeout: 1m',
+    });
+    const run = baton(['run', '-C', workspace]);
+    const both = `${run.stdout}\n${run.stderr}`;
+    expect(both.split('no-such-agent-binary: not found').length - 1).toBe(1);
+    expect(both.split('fix: install the agent program').length - 1).toBe(1);
+    expect(run.stdout).toMatch(/stopped \(error\): the agent command was not found/);
+    // The process exits with the code the stop line names.
+    expect(run.code).toBe(Number(/\(exit (\d+)\)/.exec(run.stdout)?.[1]));
+    expect(run.code).not.toBe(0);
+    // With --json the event is data on stdout; the error is said on stderr, once.
+    const json = baton(['run', '--json', '-C', workspace]);
+    expect(json.stderr.split('no-such-agent-binary: not found').length - 1).toBe(1);
+  });
+
   it('exits 2 with every problem and its fix when baton.yaml is broken, and changes nothing', async () => {
     const workspace = await makeWorkspace();
     const path = join(workspace, 'baton.yaml');

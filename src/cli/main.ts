@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { BatonError, describeError, exitCodes } from '../errors.ts';
+import { BatonError, describeError, exitCodes, isStopRecorded } from '../errors.ts';
 import { commandAgentYaml, runInit } from '../api/init.ts';
 import { runLoop } from '../api/run.ts';
 import { runDemo } from '../api/demo.ts';
@@ -33,14 +33,30 @@ const processOutput: Output = {
 };
 
 /** How a run is shown: JSON lines, a live status line on a terminal, or plain lines. */
+/**
+ * Set once a run's stop line (with its message and fix) was shown to a person: an error that ended the
+ * run is then not printed a second time.
+ */
+let stopShown = false;
+
 function eventPrinter(json: boolean, output: Output): (event: RunEvent, state: RunState) => void {
-  if (!json && output.terminal !== undefined) return createProgressReporter(output.terminal).onEvent;
+  const shown = (event: RunEvent): void => {
+    if (!json && event.type === 'run.stopped') stopShown = true;
+  };
+  if (!json && output.terminal !== undefined) {
+    const reporter = createProgressReporter(output.terminal);
+    return (event, state) => {
+      reporter.onEvent(event, state);
+      shown(event);
+    };
+  }
   return (event) => {
     if (json) output.out(JSON.stringify(event));
     else {
       const line = formatEvent(event);
       if (line !== undefined) output.out(line);
     }
+    shown(event);
   };
 }
 
@@ -411,7 +427,8 @@ export async function main(argv: readonly string[], output: Output = processOutp
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodes.usage;
-    output.err(`baton: ${describeError(error)}`);
+    // Said once: the run's stop line already gave this error and its fix.
+    if (!(stopShown && isStopRecorded(error))) output.err(`baton: ${describeError(error)}`);
     return BatonError.isInstance(error) ? error.exitCode : exitCodes.error;
   }
 }

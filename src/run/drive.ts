@@ -1,4 +1,4 @@
-import { BatonError, describeError, exitCodes } from '../errors.ts';
+import { BatonError, describeError, exitCodes, markStopRecorded } from '../errors.ts';
 import { sleep } from '../util/sleep.ts';
 import { checkpointRef } from '../git/baton-refs.ts';
 import { runGit } from '../git/git.ts';
@@ -201,6 +201,7 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
     }
     const exitCode = BatonError.isInstance(error) ? error.exitCode : exitCodes.error;
     stopWith({ reason: 'error', message: describeError(error), exitCode });
+    markStopRecorded(error);
     throw error;
   } finally {
     unwatch();
