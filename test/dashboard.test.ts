@@ -1,14 +1,16 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../src/api/demo.ts';
-import { runLoop } from '../src/api/run.ts';
+import { explain, runElapsedMs } from '../src/api/explain.ts';
+import { resumeRun, runLoop } from '../src/api/run.ts';
+import { formatDurationMs } from '../src/util/duration.ts';
 import { startDashboard } from '../src/dashboard/server.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
-import { feature, makeWorkspace, tempDir } from './helpers.ts';
+import { checkOutRunBranch, feature, makeWorkspace, tempDir } from './helpers.ts';
 
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core): a recorded run (the
@@ -75,6 +77,44 @@ describe('baton dashboard', () => {
       }
     },
   );
+
+  it('says the same wall-clock time as explain: active time only, a stop and a resume an hour later leave the gap out', async () => {
+    const workspace = await makeWorkspace({
+      features: [feature('F1', 'test -f a.txt'), feature('F2', 'test -f b.txt')],
+      budgets: { iterations: 1 },
+    });
+    const worker = createFunctionAgent(({ cwd }) => {
+      const next = ['a.txt', 'b.txt'].find((file) => !existsSync(join(cwd, file)));
+      if (next !== undefined) writeFileSync(join(cwd, next), 'x\n');
+      return 'made one';
+    });
+    // An injected clock: one second per reading; the resume comes an hour after the stop.
+    let clock = Date.parse('2026-12-01T10:00:00.000Z');
+    const now = (): Date => new Date((clock += 1_000));
+    const first = await runLoop({ workspace, agent: worker, now });
+    expect(first.stop.reason).toBe('budget-iterations');
+    clock += 3_600_000;
+    checkOutRunBranch(workspace, first.state);
+    const yaml = join(workspace, 'baton.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('iterations: 1', 'iterations: 5'));
+    const resumed = await resumeRun({ workspace, agent: worker, now });
+    expect(resumed.stop.reason).toBe('done');
+    const span = Date.parse(resumed.state.updatedAt ?? '') - Date.parse(resumed.state.startedAt ?? '');
+    expect(span).toBeGreaterThan(3_600_000);
+
+    const dashboard = await startDashboard({ workspace, port: 0 });
+    try {
+      const summary = (await (await fetch(`${dashboard.url}/api/runs/${resumed.runId}`)).json()) as {
+        elapsedMs: number;
+      };
+      expect(summary.elapsedMs).toBeLessThan(3_600_000);
+      expect(summary.elapsedMs).toBe(runElapsedMs(workspace, resumed.runId, resumed.state));
+      const wall = explain(workspace).budgets.find((line) => line.name === 'wall clock');
+      expect(wall?.used).toBe(formatDurationMs(summary.elapsedMs));
+    } finally {
+      await dashboard.close();
+    }
+  });
 
   it('shows a new iteration of a live run without a reload', { timeout: 120_000 }, async () => {
     const workspace = await makeWorkspace({

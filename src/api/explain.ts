@@ -44,6 +44,17 @@ function headline(state: RunState, live: boolean): string {
   return 'Between iterations: the done condition does not hold yet and no budget is spent.';
 }
 
+/**
+ * The run's wall-clock time as every view says it (explain, status, the dashboard, the budget): active
+ * time only (pauses, stops and crashes do not count), up to now while a harness drives it, else up to
+ * its last event.
+ */
+export function runElapsedMs(workspace: string, runId: string, state: RunState, now = new Date()): number {
+  const lock = readRunLock(resolve(workspace));
+  const live = lock !== null && lock.runId === runId && isLockLive(lock);
+  return activeElapsedMs(state, live ? now : new Date(state.updatedAt ?? now.getTime()));
+}
+
 /** Why the run is where it is: the last stop or continue reason, the last verdict, the budget left. */
 export function explain(workspace: string, runId?: string): Explanation {
   const dir = resolve(workspace);
@@ -67,7 +78,7 @@ export function explain(workspace: string, runId?: string): Explanation {
       limit: String(budgets.iterations),
       left: String(Math.max(0, budgets.iterations - state.iterationsCompleted)),
     });
-    const elapsed = activeElapsedMs(state, live ? new Date() : new Date(state.updatedAt ?? Date.now()));
+    const elapsed = runElapsedMs(dir, record.runId, state);
     lines.push({
       name: 'wall clock',
       used: formatDurationMs(elapsed),

@@ -64,7 +64,7 @@ async function refreshSummary() {
   $('status').textContent = s.status + (s.stop ? ': ' + s.stop.reason : '') + (s.paused ? ' (paused)' : '');
   $('status').className = 'badge ' + s.status + (s.stop ? ' ' + s.stop.reason : '');
   $('goal').textContent = s.goal;
-  const elapsed = s.startedAt && s.updatedAt ? Date.parse(s.updatedAt) - Date.parse(s.startedAt) : 0;
+  const elapsed = s.elapsedMs || 0;
   const stat = (id, value, label) => h('div', { class: 'stat', 'data-testid': id }, h('b', {}, value), h('span', {}, label));
   $('stats').replaceChildren(
     stat('stat-iterations', s.iterations, 'iterations' + (s.budgets ? ' of ' + s.budgets.iterations : '')),

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { runElapsedMs } from '../api/explain.ts';
 import { iterationEvidence, listRuns, runFeatureList } from '../api/inspect.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { allIterations, type IterationSummary, type RunState } from '../log/reducer.ts';
@@ -59,6 +60,7 @@ function summaryOf(
   state: RunState,
   features: FeatureListResult,
   eventCount: number,
+  elapsedMs: number,
 ): Record<string, unknown> {
   const iterations = allIterations(state);
   const counts: Record<string, number> = {};
@@ -72,6 +74,8 @@ function summaryOf(
     status: state.status,
     startedAt: state.startedAt,
     updatedAt: state.updatedAt,
+    /** Active wall-clock time, as explain and the budget count it (pauses and stops left out). */
+    elapsedMs,
     stop: state.stop,
     paused: state.paused,
     budgets: state.budgets,
@@ -135,7 +139,9 @@ export function createDashboardApp(options: DashboardOptions): Hono {
     const runId = c.req.param('run');
     const index = indexFor(runId);
     const features = await runFeatureList(workspace, index.state);
-    return c.json(summaryOf(runId, index.state, features, index.eventCount));
+    return c.json(
+      summaryOf(runId, index.state, features, index.eventCount, runElapsedMs(workspace, runId, index.state)),
+    );
   });
   app.get('/api/runs/:run/iterations', (c) => {
     const index = indexFor(c.req.param('run'));
