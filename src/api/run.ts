@@ -18,6 +18,7 @@ import {
   enterRunBranch,
   returnToBaseBranch,
   returnToRunBranch,
+  stoppedBeforeReturning,
   type RunBranchChoice,
 } from '../run/branch.ts';
 import { buildLoopContext } from '../run/context.ts';
@@ -134,6 +135,29 @@ async function assertRepository(workspace: string): Promise<void> {
 }
 
 /**
+ * A run whose harness died after recording its stop, before checking the person's branch out again:
+ * finish that first, so a new run starts from the person's branch, not from the old run's.
+ */
+async function finishReturn(workspace: string, runId: string, now: () => Date): Promise<void> {
+  const { events } = readRun(workspace, runId);
+  if (!stoppedBeforeReturning(events)) return;
+  const lock = acquireRunLock(workspace, runId);
+  try {
+    const opened = await openLog(workspace, runId);
+    try {
+      const state = foldEvents(opened.events);
+      if (stoppedBeforeReturning(opened.events)) {
+        await returnToBaseBranch(workspace, state, (event) => opened.log.append(event, now()));
+      }
+    } finally {
+      opened.log.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/**
  * Why the newest run is unfinished (its harness died, a person stopped it, a budget or an error ended
  * it), or null when it is done: what `baton run` says before continuing it.
  */
@@ -199,8 +223,9 @@ export async function runLoop(options: RunLoopOptions): Promise<RunLoopResult> {
   // An untracked .env or node_modules/ a person keeps beside the project is not a change to refuse or
   // commit: it is ignored locally, and stays out of every commit of the run.
   await applyLeaveOut(workspace, await planUntracked(workspace));
-  await assertClean(workspace);
   const now = options.now ?? (() => new Date());
+  if (latest !== undefined) await finishReturn(workspace, latest, now);
+  await assertClean(workspace);
   const runId = newRunId(now(), listRuns(workspace));
   const branch = await chooseRunBranch(workspace, runId, config, options);
   const lock = acquireRunLock(workspace, runId);
@@ -281,7 +306,9 @@ async function driveToStop(
     });
   } finally {
     // Stopped for whatever reason (an error included): the person's branch is checked out again.
-    if (context.state.status === 'stopped') await returnToBaseBranch(context);
+    if (context.state.status === 'stopped') {
+      await returnToBaseBranch(context.workspace, context.state, context.emit);
+    }
   }
   // The receipt is a reader of the log like any other: failing to write it never changes the outcome.
   const receipt = await writeRunReceipt(context.workspace, context.runId).catch(() => null);
@@ -353,6 +380,10 @@ export async function resumeRun(options: ResumeOptions): Promise<RunLoopResult> 
     log = opened.log;
     const state = foldEvents(opened.events);
     if (state.stop?.reason === 'done') {
+      // Its harness may have died between recording the stop and checking the person's branch out.
+      if (stoppedBeforeReturning(opened.events)) {
+        await returnToBaseBranch(workspace, state, (event) => opened.log.append(event, now()));
+      }
       throw new BatonError(`run ${runId} is done: the judge found the done condition met`, {
         code: 'NOTHING_TO_RESUME',
         fix: 'start a new run with `baton run` (after adding features or changing the done condition)',

@@ -8,8 +8,8 @@ import {
   startRunBranch,
   switchBranch,
 } from '../git/run-branch.ts';
+import type { NewRunEvent, RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
-import type { LoopContext } from '../loop/context.ts';
 
 /**
  * Where a run commits: its own branch made from the person's HEAD (the default), or the current branch
@@ -115,31 +115,41 @@ export async function returnToRunBranch(workspace: string, state: RunState): Pro
 /**
  * When the run stops: the person's branch is checked out again, so their checkout is where they left
  * it and the run's work waits on its branch. Uncommitted changes to tracked files stay where they are,
- * on the run's branch (a switch would carry them across): the event says so, with the command.
+ * on the run's branch (a switch would carry them across): the event says so, with the command. Also
+ * used by the next harness when the last one died after recording its stop, before switching.
  */
-export async function returnToBaseBranch(context: LoopContext): Promise<void> {
-  const { baseBranch: base, branch } = context.state;
+export async function returnToBaseBranch(
+  workspace: string,
+  state: RunState,
+  emit: (event: NewRunEvent) => unknown,
+): Promise<void> {
+  const { baseBranch: base, branch } = state;
   if (base === null || branch === null) return;
-  if ((await currentBranch(context.workspace)) !== branch) return;
-  const untracked = new Set(await untrackedPaths(context.workspace));
-  const modified = (await changedPaths(context.workspace)).filter((path) => !untracked.has(path));
+  if ((await currentBranch(workspace)) !== branch) return;
+  const untracked = new Set(await untrackedPaths(workspace));
+  const modified = (await changedPaths(workspace)).filter((path) => !untracked.has(path));
   if (modified.length > 0) {
-    context.emit({
+    emit({
       type: 'branch.kept',
       branch,
       reason: `uncommitted changes to ${modified.slice(0, 5).join(', ')}${modified.length > 5 ? ', …' : ''} stay on ${branch}; \`git switch ${base}\` goes back (git carries them, or refuses)`,
     });
     return;
   }
-  const switched = await switchBranch(context.workspace, base);
+  const switched = await switchBranch(workspace, base);
   if (switched.ok) {
-    context.emit({
+    emit({
       type: 'branch.switched',
       from: branch,
       to: base,
       why: `the run stopped; its work is on ${branch}`,
     });
   } else {
-    context.emit({ type: 'branch.kept', branch, reason: switched.reason });
+    emit({ type: 'branch.kept', branch, reason: switched.reason });
   }
+}
+
+/** The last harness recorded the run's stop and died before checking the person's branch out again. */
+export function stoppedBeforeReturning(events: readonly RunEvent[]): boolean {
+  return events.at(-1)?.type === 'run.stopped';
 }
