@@ -60,6 +60,15 @@ export function iterationCommitMessage(facts: IterationCommitFacts): string {
   return `${subject}\n\n${body}\n\n${trailers.join('\n')}\n`;
 }
 
+/**
+ * The message of the worker's commit before it is checked: with git.commit: one it is folded into the
+ * iteration's commit; with two, or when the work is refused and kept under a ref, it stays as it is.
+ */
+export function workCommitMessage(runId: string, iteration: number, handoff: string): string {
+  const said = singleLine(handoff);
+  return `baton: iteration ${iteration} work${said === '' ? '' : `: ${head(said, 120)}`}\n\n${runTrailer}: ${runId}\nBaton-Iteration: ${iteration}\n`;
+}
+
 /** Whether a commit message is the harness's record of an iteration (it carries the run trailer). */
 export function isIterationCommitMessage(message: string): boolean {
   return new RegExp(`^${runTrailer}: \\S+$`, 'm').test(message);

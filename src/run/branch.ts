@@ -1,6 +1,6 @@
 import type { Config } from '../config/resolve.ts';
 import { BatonError, exitCodes } from '../errors.ts';
-import { changedPaths, headCommit, untrackedPaths } from '../git/git.ts';
+import { changedPaths, headCommit } from '../git/git.ts';
 import {
   branchExists,
   currentBranch,
@@ -82,9 +82,7 @@ export async function returnToRunBranch(workspace: string, state: RunState): Pro
   if (branch === null) return null;
   const current = await currentBranch(workspace);
   if (current === branch) return null;
-  const dirty = await changedPaths(workspace);
-  const untracked = new Set(await untrackedPaths(workspace));
-  const modified = dirty.filter((path) => !untracked.has(path));
+  const modified = await changedPaths(workspace, { untracked: false });
   if (modified.length > 0) {
     throw new BatonError(
       `the run works on ${branch}, but ${current ?? 'the detached HEAD'} has uncommitted changes (${modified.slice(0, 5).join(', ')}${modified.length > 5 ? ', …' : ''}); they are not carried into the run`,
@@ -126,8 +124,7 @@ export async function returnToBaseBranch(
   const { baseBranch: base, branch } = state;
   if (base === null || branch === null) return;
   if ((await currentBranch(workspace)) !== branch) return;
-  const untracked = new Set(await untrackedPaths(workspace));
-  const modified = (await changedPaths(workspace)).filter((path) => !untracked.has(path));
+  const modified = await changedPaths(workspace, { untracked: false });
   if (modified.length > 0) {
     emit({
       type: 'branch.kept',

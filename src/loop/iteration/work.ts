@@ -3,8 +3,8 @@ import { join, relative } from 'node:path';
 import { claimsDone, type AgentSessionResult } from '../../agents/agent.ts';
 import { commitWork } from '../../core/set-aside.ts';
 import type { FeatureList } from '../../workspace/features.ts';
-import { head, singleLine } from '../../util/text.ts';
-import { iterationCommitMessage, runTrailer } from '../../core/commit-message.ts';
+import { head } from '../../util/text.ts';
+import { iterationCommitMessage, workCommitMessage } from '../../core/commit-message.ts';
 import { hookCheck } from '../../core/check-specs.ts';
 import { runCheck } from '../../checks/registry.ts';
 import { runGit } from '../../git/git.ts';
@@ -107,7 +107,7 @@ export async function guardWork(
   const hooks = await hookRunner(context, prepared);
   const committed = await commitWork(
     context.workspace,
-    `baton: iteration ${iteration} work${session.finalMessage.trim() === '' ? '' : `: ${head(singleLine(session.finalMessage), 120)}`}\n\n${runTrailer}: ${context.runId}\nBaton-Iteration: ${iteration}\n`,
+    workCommitMessage(context.runId, iteration, session.finalMessage),
     {
       dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), 'uncommittable'),
       shown: `.baton/scratch/${context.runId}/${iteration}/uncommittable/`,
