@@ -69,43 +69,104 @@ describe('the diff review', () => {
     expect(lines.get('test/gone.test.ts')?.removed).toHaveLength(1);
   });
 
-  it('finds ignore directives, lost assertions, deleted tests and focus markers', () => {
-    expect(reviewDiff(input()).map((violation) => `${violation.guard}: ${violation.detail}`)).toEqual([
-      'test-gaming: deleted the test file test/gone.test.ts',
+  it('refuses what no test run can judge, and leaves the rest to running the accepted tests', () => {
+    const review = reviewDiff(input());
+    expect(review.violations.map((violation) => `${violation.guard}: ${violation.detail}`)).toEqual([
       'ignore-directive: added 2 lint/type-check ignore(s) to src/a.ts',
-      'test-gaming: removed 1 assertion(s) from test/a.test.ts',
-      'test-gaming: added 1 skip/only marker(s) to test/new.test.ts',
+      'test-gaming: added a new test file test/new.test.ts with 1 skip/only marker(s): a test that does not run proves nothing, and .only keeps the others from running',
+    ]);
+    expect(review.hints.map((hint) => hint.detail)).toEqual([
+      'deleted the test file test/gone.test.ts',
+      'removed 1 assertion(s) from test/a.test.ts',
+    ]);
+  });
+
+  it('counts assertions across files, so a test split into two files loses none', () => {
+    const split = `diff --git a/test/a.test.ts b/test/a.test.ts
+--- a/test/a.test.ts
++++ b/test/a.test.ts
+@@ -3,2 +3,0 @@
+-  expect(a()).toBe(1);
+-  expect(b()).toBe(2);
+diff --git a/test/b.test.ts b/test/b.test.ts
+--- /dev/null
++++ b/test/b.test.ts
+@@ -0,0 +1,2 @@
++  expect(a()).toBe(1);
++  expect(b()).toBe(2);
+`;
+    const review = reviewDiff(
+      input({
+        files: [
+          { status: 'modified', path: 'test/a.test.ts' },
+          { status: 'added', path: 'test/b.test.ts' },
+        ],
+        lines: parseUnifiedDiff(split),
+      }),
+    );
+    expect(review).toEqual({ violations: [], hints: [] });
+  });
+
+  it('reads ignore directives only in comments of code files: a config file naming one is text', () => {
+    const config = `diff --git a/.eslintrc.json b/.eslintrc.json
+--- a/.eslintrc.json
++++ b/.eslintrc.json
+@@ -1 +1 @@
+-{}
++{ "rules": { "eslint-comments/no-unlimited-disable": "error", "x": "eslint-disable" } }
+diff --git a/test/types.test.ts b/test/types.test.ts
+--- a/test/types.test.ts
++++ b/test/types.test.ts
+@@ -1 +1,2 @@
++// @ts-expect-error the call must not type-check
+ expectType(f(1));
+`;
+    const review = reviewDiff(
+      input({
+        files: [
+          { status: 'modified', path: '.eslintrc.json' },
+          { status: 'modified', path: 'test/types.test.ts' },
+        ],
+        lines: parseUnifiedDiff(config),
+      }),
+    );
+    expect(review.violations).toEqual([]);
+    expect(review.hints.map((hint) => hint.detail)).toEqual([
+      'added 1 lint/type-check ignore(s) to test/types.test.ts',
     ]);
   });
 
   it('can be turned off guard by guard', () => {
-    expect(reviewDiff(input({ testGaming: false, ignoreDirectives: false }))).toEqual([]);
+    expect(reviewDiff(input({ testGaming: false, ignoreDirectives: false }))).toEqual({
+      violations: [],
+      hints: [],
+    });
   });
 
-  it('refuses any change to a locked or protected file, added files under protection aside', () => {
+  it('refuses any change to a protected file, added files under protection aside; tests are not locked', () => {
     const locked = lockedPaths(
       new Map([
         ['evals/score.py', 'blob1'],
         ['src/x.ts', 'blob2'],
         ['test/a.test.ts', 'blob3'],
       ]),
-      [...defaultTestGlobs, 'evals/**'],
+      ['evals/**'],
     );
-    expect([...locked.keys()]).toEqual(['evals/score.py', 'test/a.test.ts']);
-    const violations = reviewDiff(
+    expect([...locked.keys()]).toEqual(['evals/score.py']);
+    const review = reviewDiff(
       input({
         files: [
           { status: 'modified', path: 'evals/other.py' },
           { status: 'added', path: 'evals/new.py' },
+          { status: 'modified', path: 'test/a.test.ts' },
         ],
         lines: new Map(),
         locked,
         lockedNow: new Map([['test/a.test.ts', 'blob3-changed']]),
       }),
     );
-    expect(violations.map((violation) => violation.detail)).toEqual([
+    expect(review.violations.map((violation) => violation.detail)).toEqual([
       'deleted the protected file evals/score.py (locked when the run started)',
-      'changed the existing test file test/a.test.ts (locked when the run started)',
       'modified the protected file evals/other.py',
     ]);
   });

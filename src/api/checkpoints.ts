@@ -75,7 +75,6 @@ export interface RollbackOptions {
   readonly force?: boolean;
 }
 
-
 /**
  * Put the workspace back to a checkpoint (`3`, `checkpoint-3` or its ref name). It refuses when a
  * person's commit or uncommitted work would leave the branch, unless `force`; whatever it takes off the

@@ -109,6 +109,8 @@ export interface RunGitOptions {
   readonly onRecord?: (record: string) => void;
   /** Who a commit is by (a person's changes are theirs); the harness's own identity otherwise. */
   readonly identity?: GitIdentity;
+  /** A private index file (GIT_INDEX_FILE), for building trees without touching the worktree's index. */
+  readonly indexFile?: string;
 }
 
 export interface GitIdentity {
@@ -268,7 +270,10 @@ export function runGit(
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', hardenedArguments(args), {
       cwd,
-      env: gitEnvironment(cwd, remoteSubcommands.has(subcommandOf(args)), process.env, settings.identity),
+      env: {
+        ...gitEnvironment(cwd, remoteSubcommands.has(subcommandOf(args)), process.env, settings.identity),
+        ...(settings.indexFile === undefined ? {} : { GIT_INDEX_FILE: settings.indexFile }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills whatever git started too
     });

@@ -20,6 +20,7 @@ const stopReasonSchema = z.enum([
   'budget-iteration',
   'no-progress',
   'parked',
+  'proposals',
   'error',
   'stopped',
   'aborted',
@@ -43,10 +44,21 @@ const guardNameSchema = z.enum([
   'unsafe-file',
   'uncommittable',
   'worktree-growth',
+  'contract',
+  'vacuous-check',
 ]);
 export type GuardName = z.infer<typeof guardNameSchema>;
 
-const guardActionSchema = z.enum(['rejected', 'restored', 'moved', 'compacted', 'recorded', 'kept']);
+/** proposed: the change was kept as a proposal for a person (or the model judge) to accept or reject. */
+const guardActionSchema = z.enum([
+  'rejected',
+  'restored',
+  'moved',
+  'compacted',
+  'recorded',
+  'kept',
+  'proposed',
+]);
 export type GuardAction = z.infer<typeof guardActionSchema>;
 
 const checkResultSchema = z
@@ -329,6 +341,36 @@ export const runEventSchemas = {
     progressed: z.boolean(),
     regressed: strings,
     summary: z.string(),
+  }),
+  /**
+   * A change the harness does not apply by itself, kept as a commit under `ref`: a change to the
+   * verification contract (a feature's verify, the test runner's configuration, package.json scripts)
+   * or to tested behaviour (the accepted version of a changed test fails on the new code).
+   */
+  'proposal.created': event('proposal.created', {
+    iteration: z.number(),
+    id: z.string(),
+    kind: z.enum(['contract', 'behaviour']),
+    reasons: strings,
+    /** The worker's commit and the commit it was made on. */
+    commit: z.string(),
+    base: z.string(),
+    ref: z.string(),
+    /** The features the proposal concerns (their checks are the ones it changes). */
+    features: strings,
+  }),
+  'proposal.decided': event('proposal.decided', {
+    id: z.string(),
+    decision: z.enum(['accepted', 'rejected']),
+    by: z.string(),
+    reason: z.string(),
+  }),
+  /** An accepted proposal put on the run's branch (commit), or why it could not be (commit null). */
+  'proposal.applied': event('proposal.applied', {
+    iteration: z.number(),
+    id: z.string(),
+    commit: z.string().nullable(),
+    detail: z.string(),
   }),
   'tasks.planned': event('tasks.planned', {
     revision: z.number(),

@@ -8,7 +8,7 @@
  * Readers upcast each line from its own version to `logVersion` before validating it against the current
  * schema (events.ts) and folding it, so the reducer only ever sees current shapes.
  */
-export const logVersion = 3;
+export const logVersion = 4;
 
 /** The version of a line as written (absent: version 1, today's logs before versioning). */
 export function versionOf(value: object): number {
@@ -44,6 +44,13 @@ export const upcasters: readonly Upcaster[] = [
     // the events `config.applied` and `config.refused`; no field of version 2 changed.
     from: 2,
     up: (event) => ({ ...event, v: 3 }),
+  },
+  {
+    // Version 4 added proposals (the events `proposal.created`, `proposal.decided`, `proposal.applied`,
+    // the stop reason `proposals`), the guards `contract` and `vacuous-check` and the guard action
+    // `proposed`; no field of version 3 changed.
+    from: 3,
+    up: (event) => ({ ...event, v: 4 }),
   },
 ];
 

@@ -120,6 +120,53 @@ export interface RunState {
   readonly parallel: ParallelState | null;
   /** Sessions that ended on a rate limit and were retried (not failed iterations). */
   readonly rateLimitWaits: number;
+  /** Changes kept for a person (or the model judge) to decide: the contract's or tested behaviour's. */
+  readonly proposals: readonly ProposalState[];
+  /**
+   * Feature id -> the last commit an iteration ended on where its check failed: the code a new passing
+   * check must still fail on (evidence that discriminates).
+   */
+  readonly lastFailedAt: Readonly<Record<string, string>>;
+}
+
+export interface ProposalState {
+  readonly id: string;
+  readonly iteration: number;
+  readonly kind: 'contract' | 'behaviour';
+  readonly reasons: readonly string[];
+  readonly commit: string;
+  readonly base: string;
+  readonly ref: string;
+  readonly features: readonly string[];
+  readonly createdAt: string;
+  /** open: waits for a decision; accepted: waits to be applied (or was); rejected: stays under its ref. */
+  readonly status: 'open' | 'accepted' | 'rejected';
+  readonly decision: { readonly by: string; readonly reason: string } | null;
+  /** Where it landed on the run's branch (null: not yet, or it could not be applied: see `applyProblem`). */
+  readonly appliedAs: string | null;
+  readonly applyProblem: string | null;
+}
+
+/** Proposals waiting for a decision. */
+export function openProposals(state: RunState): readonly ProposalState[] {
+  return state.proposals.filter((proposal) => proposal.status === 'open');
+}
+
+/** Accepted proposals not yet on the branch (and not refused by git when they were tried). */
+export function proposalsToApply(state: RunState): readonly ProposalState[] {
+  return state.proposals.filter(
+    (proposal) =>
+      proposal.status === 'accepted' && proposal.appliedAs === null && proposal.applyProblem === null,
+  );
+}
+
+function updateProposal(state: RunState, id: string, change: Partial<ProposalState>): RunState {
+  return {
+    ...state,
+    proposals: state.proposals.map((proposal) =>
+      proposal.id === id ? { ...proposal, ...change } : proposal,
+    ),
+  };
 }
 
 export { emptyUsage };
@@ -166,6 +213,8 @@ export const initialRunState: RunState = {
   sandbox: null,
   parallel: null,
   rateLimitWaits: 0,
+  proposals: [],
+  lastFailedAt: {},
 };
 
 function failedNames(checks: readonly CheckResult[]): string[] {
@@ -202,6 +251,18 @@ export function rollbackPoint(state: RunState): { commit: string; checks: readon
 /** The checks of the last verification of `iteration` (none: it was not verified). */
 function checksOf(state: RunState, iteration: number): readonly CheckResult[] {
   return state.lastVerification?.iteration === iteration ? state.lastVerification.checks : [];
+}
+
+/** lastFailedAt once `iteration` ends on its last verification. */
+function lastFailures(state: RunState, iteration: number): Readonly<Record<string, string>> {
+  const verification = state.lastVerification;
+  if (verification?.iteration !== iteration) return state.lastFailedAt;
+  const failed = verification.checks.filter((check) => check.kind === 'feature' && !check.passed);
+  if (failed.length === 0) return state.lastFailedAt;
+  return {
+    ...state.lastFailedAt,
+    ...Object.fromEntries(failed.map((check) => [check.name, verification.commit])),
+  };
 }
 
 /** Every iteration, the one under way last: what a timeline shows. */
@@ -449,6 +510,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             currentIteration: null,
             iterationsCompleted: next.iterationsCompleted + 1,
             previousChecks: checksOf(next, event.iteration),
+            lastFailedAt: lastFailures(next, event.iteration),
             featuresPassing: event.featuresPassing,
             featuresTotal: event.featuresTotal,
             passingFeatures: event.passingFeatures,
@@ -473,6 +535,38 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       );
     case 'agent.rate-limited':
       return { ...next, rateLimitWaits: next.rateLimitWaits + 1 };
+    case 'proposal.created':
+      return {
+        ...next,
+        proposals: [
+          ...next.proposals,
+          {
+            id: event.id,
+            iteration: event.iteration,
+            kind: event.kind,
+            reasons: event.reasons,
+            commit: event.commit,
+            base: event.base,
+            ref: event.ref,
+            features: event.features,
+            createdAt: event.at,
+            status: 'open',
+            decision: null,
+            appliedAs: null,
+            applyProblem: null,
+          },
+        ],
+      };
+    case 'proposal.decided':
+      return updateProposal(next, event.id, {
+        status: event.decision,
+        decision: { by: event.by, reason: event.reason },
+      });
+    case 'proposal.applied':
+      return updateProposal(next, event.id, {
+        appliedAs: event.commit,
+        applyProblem: event.commit === null ? event.detail : null,
+      });
     case 'tasks.planned':
     case 'plan.refused':
       return withParallel(

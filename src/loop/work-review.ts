@@ -1,25 +1,38 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
-import { reviewCommittedWork } from '../core/review.ts';
+import { reviewCommittedWork, type CommittedReview } from '../core/review.ts';
+import { recordProposal } from '../core/proposals.ts';
 import { questionEvents } from '../core/questions.ts';
 import type { FeatureList } from '../workspace/features.ts';
 import type { LoopContext } from './context.ts';
 import { focusFeature } from './escalate.ts';
 
-/** Review the committed work for test gaming; returns the reasons to refuse it. */
+export interface WorkReview {
+  /** Reasons to refuse the work (a proposal's included: the work is kept under its ref). */
+  readonly rejections: readonly string[];
+  /** What verification needs to judge test changes by running them. */
+  readonly review: CommittedReview;
+}
+
+/**
+ * Review the committed work: the diff guards (refusals), the verification contract (a change to it is
+ * kept as a proposal), and the hints on existing tests that verification decides by running them.
+ */
 export async function reviewWork(
   context: LoopContext,
   iteration: number,
   from: string,
   work: string,
-): Promise<string[]> {
-  const violations = await reviewCommittedWork(
+  featuresBefore: FeatureList,
+): Promise<WorkReview> {
+  const review = await reviewCommittedWork(
     context.workspace,
-    context.config.guards,
+    context.config,
     context.locked,
+    featuresBefore.features,
     from,
     work,
   );
-  for (const violation of violations) {
+  for (const violation of review.violations) {
     context.emit({
       type: 'guard.fired',
       iteration,
@@ -28,7 +41,26 @@ export async function reviewWork(
       details: [violation.detail],
     });
   }
-  return violations.map((violation) => `the worker ${violation.detail}`);
+  const rejections = review.violations.map((violation) => `the worker ${violation.detail}`);
+  if (review.contract.length > 0 && rejections.length === 0) {
+    const reasons = review.contract.map((change) => `the worker ${change.detail}`);
+    context.emit({ type: 'guard.fired', iteration, guard: 'contract', action: 'proposed', details: reasons });
+    rejections.push(
+      await recordProposal(context.workspace, context.runId, context.state, context.emit, {
+        iteration,
+        kind: 'contract',
+        reasons,
+        commit: work,
+        base: from,
+        features: [...new Set(review.contract.flatMap((change) => change.features))],
+      }),
+    );
+  } else if (review.contract.length > 0) {
+    const details = review.contract.map((change) => `the worker ${change.detail}`);
+    context.emit({ type: 'guard.fired', iteration, guard: 'contract', action: 'rejected', details });
+    rejections.push(...details);
+  }
+  return { rejections, review };
 }
 
 /** A worker that asked instead of working: record the question, park its feature, carry on. */

@@ -8,14 +8,15 @@ import { runAgentSession, withRateLimitRetries } from '../core/session.ts';
 import { commitWork } from '../core/set-aside.ts';
 import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
 import { reviewCommittedWork } from '../core/review.ts';
-import { changedFiles, diffBetween } from '../git/git.ts';
+import { changedFiles, diffBetween, fileAt } from '../git/git.ts';
 import type { Config } from '../config/resolve.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
 import { firstLine, head, quoteName, tail } from '../util/text.ts';
-import { readFeatureList } from '../workspace/features.ts';
+import { parseFeatureList, readFeatureList } from '../workspace/features.ts';
+import { stateFiles } from '../workspace/paths.ts';
 import { attemptDir, parallelState, type ParallelContext } from './context.ts';
 import { questionEvents } from '../core/questions.ts';
 import { guardEventLog } from '../core/log-guard.ts';
@@ -78,14 +79,24 @@ export async function reviewAttempt(
       diagnostics: `changed files outside the task's scope (${task.spec.scope.join(', ')}): ${outside.map(quoteName).join(', ')}. Change only files in scope; if the task cannot be done that way, say so in your note.`,
     };
   }
-  const violations = await reviewCommittedWork(
+  const baseFeatures = await fileAt(worktree, base, stateFiles.features);
+  const parsed = baseFeatures === null ? undefined : parseFeatureList(baseFeatures);
+  const review = await reviewCommittedWork(
     worktree,
-    context.loop.config.guards,
+    context.loop.config,
     context.loop.locked,
+    parsed?.ok === true ? parsed.list.features : [],
     base,
     commit,
   );
-  for (const violation of violations) {
+  // The merge queue does not yet run the accepted tests on a candidate (the serial loop does): here a
+  // flagged test edit and a change to the contract are refused with the reason, never merged unjudged.
+  const findings = [
+    ...review.violations,
+    ...review.contract.map((change) => ({ guard: 'contract' as const, detail: change.detail })),
+    ...review.hints.map((hint) => ({ guard: 'test-gaming' as const, detail: hint.detail })),
+  ];
+  for (const violation of findings) {
     context.loop.emit({
       type: 'guard.fired',
       iteration: 0,
@@ -95,11 +106,11 @@ export async function reviewAttempt(
       details: [violation.detail],
     });
   }
-  if (violations.length > 0) {
+  if (findings.length > 0) {
     return {
       landed: false,
       reason: 'refused',
-      diagnostics: violations.map((violation) => `${violation.guard}: ${violation.detail}`).join('\n'),
+      diagnostics: findings.map((violation) => `${violation.guard}: ${violation.detail}`).join('\n'),
     };
   }
   return { landed: true, commit };

@@ -41,10 +41,11 @@ export async function buildLoopContext(input: ContextInput): Promise<LoopContext
       exitCode: exitCodes.usage,
     });
   }
-  // The files locked against the worker are the ones that existed when the run started, resumed or not.
+  // The protected files are locked as they were when the run started, resumed or not. Tests are not
+  // locked: a change to one is judged by running its accepted version (core/test-changes.ts).
   const startTree = await listTree(workspace, input.startCommit);
   const lockedBy = (guards: Config['guards']): ReadonlyMap<string, string> =>
-    lockedPaths(startTree, [...guards.testFiles, ...guards.protectedPaths]);
+    lockedPaths(startTree, guards.protectedPaths);
   const fallbackOf = (from: Config): Agent | undefined =>
     from.fallbackAgent === undefined ? undefined : createAgentFromConfig(from.fallbackAgent, workspace);
   const plannerOf = (from: Config, worker: Agent): Agent =>

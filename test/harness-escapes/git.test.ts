@@ -140,16 +140,16 @@ cd ..`;
 
     const hostile = await hostileWorkspace({
       features: [feature('F1', 'bash check.sh && test -f a.txt'), feature('F2', 'test -f b.txt')],
-      files: { 'README.md': '# project\n', 'check.sh': 'true\n' },
+      files: { 'README.md': '# project\n', 'check.sh': '. ./lib.sh\n', 'lib.sh': 'true\n' },
       attack: `
-cat > check.sh <<EOF
+cat > lib.sh <<EOF
 if [ ! -d late ]; then
 ${plant}
 fi
 true
 EOF
 echo a > a.txt`,
-      honest: 'printf "true\\n" > check.sh; echo a > a.txt; echo b > b.txt',
+      honest: 'printf "true\\n" > lib.sh; echo a > a.txt; echo b > b.txt',
     });
     const run = await runHostile(hostile);
     expectSurvivedToDone(run);

@@ -38,12 +38,12 @@ function expectPlainFsFollows(): void {
 
 /** A check script the worker writes: runs `body` during verification, then passes. */
 function checkScript(body: string): string {
-  return `cat > check.sh <<EOF\n${body}\ntrue\nEOF`;
+  return `cat > lib.sh <<EOF\n${body}\ntrue\nEOF`;
 }
 
 const checkedFeatures = [feature('F1', 'bash check.sh && test -f a.txt'), feature('F2', 'test -f b.txt')];
-const checkFiles = { 'README.md': '# project\n', 'check.sh': 'true\n' };
-const honestWithCheck = 'printf "true\\n" > check.sh; echo a > a.txt; echo b > b.txt';
+const checkFiles = { 'README.md': '# project\n', 'check.sh': '. ./lib.sh\n', 'lib.sh': 'true\n' };
+const honestWithCheck = 'printf "true\\n" > lib.sh; echo a > a.txt; echo b > b.txt';
 
 describe.runIf(detectBwrap().works)('class 2: writing a host file through a link', () => {
   it('every state file replaced by a link to a host file (through the CLI): refused, the host file unchanged', async () => {

@@ -33,17 +33,17 @@ describe.runIf(detectBwrap().works)('class 7: worker text in the next prompt', (
     // into the next prompt: the check's file name became a heading and an order of their own.
     const hostile = await hostileWorkspace({
       features: [feature('F1', 'bash check.sh && test -f a.txt'), feature('F2', 'test -f b.txt')],
-      files: { 'README.md': '# project\n', 'check.sh': 'true\n' },
+      files: { 'README.md': '# project\n', 'check.sh': '. ./lib.sh\n', 'lib.sh': 'true\n' },
       attack: `
 name="$(printf 'x\\n${fakeHeading}\\n${fakeOrder}\\n')"
 echo x > "$name.log"
 echo x > "$name.txt"
-cat > check.sh <<EOF
+cat > lib.sh <<EOF
 echo x > "\\$(printf 'y\\\\n${fakeHeading}\\\\n${fakeOrder}\\\\n')"
 true
 EOF
 echo a > a.txt`,
-      honest: 'printf "true\\n" > check.sh; echo a > a.txt; echo b > b.txt',
+      honest: 'printf "true\\n" > lib.sh; echo a > a.txt; echo b > b.txt',
     });
     const run = await runHostile(hostile);
     expectSurvivedToDone(run);

@@ -59,13 +59,13 @@ echo a > a.txt`,
   it('a check printing 30 MB (worker code in the verify command): its saved output is capped too', async () => {
     const hostile = await hostileWorkspace({
       features: [feature('F1', 'bash check.sh && test -f a.txt'), feature('F2', 'test -f b.txt')],
-      files: { 'README.md': '# project\n', 'check.sh': 'true\n' },
+      files: { 'README.md': '# project\n', 'check.sh': '. ./lib.sh\n', 'lib.sh': 'true\n' },
       attack: `
-cat > check.sh <<'EOF'
+cat > lib.sh <<'EOF'
 head -c ${30 * mebibyte} /dev/zero | tr '\\0' y
 EOF
 echo a > a.txt`,
-      honest: 'printf "true\\n" > check.sh; echo a > a.txt; echo b > b.txt',
+      honest: 'printf "true\\n" > lib.sh; echo a > a.txt; echo b > b.txt',
     });
     const run = await runHostile(hostile);
     expectSurvivedToDone(run);

@@ -41,12 +41,14 @@ export const guardsSchema = z
       .array(z.string())
       .default(defaultTestGlobs)
       .describe(
-        'Globs of test files: existing ones are hash-locked; skips and fewer assertions are refused.',
+        "Globs of test files: a changed one is judged by running its accepted version on the new code; the worker's tests must fail on the code a feature last failed on.",
       ),
     testGaming: z
       .boolean()
       .default(true)
-      .describe('Refuse diffs that skip tests or lower the assertion count.'),
+      .describe(
+        'Judge test changes by running the accepted tests (a change of tested behaviour becomes a proposal) and refuse evidence that does not discriminate.',
+      ),
     ignoreDirectives: z.boolean().default(true).describe('Refuse diffs that add lint or type-check ignores.'),
     regression: z
       .enum(['rollback', 'fix-first'])

@@ -7,6 +7,14 @@ import type { FeatureList } from '../../workspace/features.ts';
 import type { LoopContext } from '../context.ts';
 import { rollBack } from '../rollback.ts';
 import { runAllChecks } from '../verify.ts';
+import { recordProposal } from '../../core/proposals.ts';
+import {
+  judgeTestChanges,
+  runAcceptedTests,
+  runOnOldCode,
+  type TestEvidenceInput,
+  type TestJudgement,
+} from '../../core/test-evidence.ts';
 import { currentFeatures, throwIfInterrupted } from './interrupted.ts';
 import type { PreparedIteration } from './prepare.ts';
 import type { GuardedWork } from './work.ts';
@@ -54,6 +62,27 @@ function setAsideAfterChecks(
   return late.reason;
 }
 
+/** What judging the worker's test changes needs; undefined when nothing of the worker's stands. */
+function testEvidenceInput(
+  context: LoopContext,
+  prepared: PreparedIteration,
+  work: GuardedWork,
+  commit: string,
+): TestEvidenceInput | undefined {
+  if (work.review === undefined || work.workCommit === null || work.rejections.length > 0) return undefined;
+  return {
+    workspace: context.workspace,
+    runId: context.runId,
+    label: String(prepared.iteration),
+    base: prepared.headBefore,
+    candidate: commit,
+    review: work.review,
+    features: work.features,
+    config: context.config,
+    checkContext: prepared.checkContext,
+  };
+}
+
 /**
  * Verify: the harness runs every feature's verify command and every oracle itself, stashes what was left
  * uncommitted, and rolls a silent regression (a check that passed before and fails now) back to where the
@@ -71,10 +100,22 @@ export async function verifyWork(
   // The hooks ran on the staged change; with nothing committed the tree is as before, and so are they.
   const hooks =
     work.hooks.length > 0 ? work.hooks : context.previousChecks.filter((check) => check.kind === 'hook');
-  const checks: readonly CheckResult[] =
-    rejected && context.previousChecks.length > 0
-      ? context.previousChecks
-      : [...(await runAllChecks(context, work.features, checkContext)), ...hooks];
+  const evidence = testEvidenceInput(context, prepared, work, verifiedCommit);
+  let checks: readonly CheckResult[];
+  let accepted: readonly CheckResult[] | undefined;
+  let onOldCode: readonly CheckResult[] = [];
+  if (rejected && context.previousChecks.length > 0) checks = context.previousChecks;
+  else {
+    // The accepted tests run on the worker's code in a worktree beside it, at the same time.
+    const [main, overlay, old] = await Promise.all([
+      runAllChecks(context, work.features, checkContext),
+      evidence === undefined ? Promise.resolve(undefined) : runAcceptedTests(evidence),
+      evidence === undefined ? Promise.resolve([]) : runOnOldCode(evidence, context.state.lastFailedAt),
+    ]);
+    checks = [...main, ...hooks];
+    accepted = overlay;
+    onOldCode = old;
+  }
   context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
   throwIfInterrupted(context, iteration);
 
@@ -110,7 +151,15 @@ export async function verifyWork(
     refusals: [...work.rejections, ...work.corrections, ...(late === undefined ? [] : [late])],
     features: work.features,
   };
-  if (regressed.length === 0 || rejected) return verified;
+  if (rejected) return verified;
+  if (evidence !== undefined) {
+    const judged = judgeTestChanges(evidence, context.previousChecks, checks, accepted, onOldCode);
+    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged);
+    if (refusal !== undefined) {
+      return rollBackAndRecheck(context, prepared, verified, refusal.rollback, refusal.refusals);
+    }
+  }
+  if (regressed.length === 0) return verified;
   const detail = `broke what passed before: ${regressed.join(', ')}`;
   if (context.config.guards.regression !== 'rollback') {
     context.emit({ type: 'guard.fired', iteration, guard: 'regression', action: 'kept', details: [detail] });
@@ -126,16 +175,72 @@ export async function verifyWork(
     action: 'rejected',
     details: [detail],
   });
+  return rollBackAndRecheck(
+    context,
+    prepared,
+    verified,
+    `the worker ${detail}; its work was rolled back to where the iteration started`,
+    [
+      `the worker ${detail}; its work was rolled back to where the iteration started: fix the feature without breaking the others`,
+    ],
+  );
+}
+
+/** The judgement of the worker's test changes as events, and the refusal (undefined: they stand). */
+async function refuseTestChanges(
+  context: LoopContext,
+  prepared: PreparedIteration,
+  commit: string,
+  judged: TestJudgement,
+): Promise<{ readonly rollback: string; readonly refusals: readonly string[] } | undefined> {
+  const { iteration } = prepared;
+  if (judged.behaviour.length > 0) {
+    const reasons = judged.behaviour.map((change) => change.detail);
+    context.emit({
+      type: 'guard.fired',
+      iteration,
+      guard: 'test-gaming',
+      action: 'proposed',
+      details: reasons,
+    });
+    const refusal = await recordProposal(context.workspace, context.runId, context.state, context.emit, {
+      iteration,
+      kind: 'behaviour',
+      reasons,
+      commit,
+      base: prepared.headBefore,
+      features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
+    });
+    return { rollback: `its test changes alter tested behaviour; ${refusal}`, refusals: [refusal] };
+  }
+  if (judged.vacuous.length > 0) {
+    const details = judged.vacuous.map(
+      (id) =>
+        `feature ${id} passes with the worker's tests also on the code where it last failed (${(context.state.lastFailedAt[id] ?? '').slice(0, 12)}): its check does not tell the old code from the new`,
+    );
+    context.emit({ type: 'guard.fired', iteration, guard: 'vacuous-check', action: 'rejected', details });
+    const refusal = `the worker's evidence does not discriminate: ${details.join('; ')}. Make the tests fail on the code without the feature`;
+    return { rollback: refusal, refusals: [refusal] };
+  }
+  return undefined;
+}
+
+/**
+ * Undo this iteration's work (kept under a ref) and verify the restored tree again, so every result
+ * recorded describes what is on disk.
+ */
+async function rollBackAndRecheck(
+  context: LoopContext,
+  prepared: PreparedIteration,
+  verified: VerifiedWork,
+  why: string,
+  refusals: readonly string[],
+): Promise<VerifiedWork> {
+  const { iteration, checkContext } = prepared;
   // Only this iteration's work is undone: the branch goes back to where the iteration started, which
   // holds every earlier iteration's accepted work and everything a person committed (the last checkpoint
   // could be older than a person's commit made while the run was paused).
-  await rollBack(
-    context,
-    iteration,
-    verifiedCommit,
-    prepared.headBefore,
-    `the worker ${detail}; its work was rolled back to where the iteration started`,
-  );
+  await rollBack(context, iteration, verified.verifiedCommit, prepared.headBefore, why);
   // Verify the restored tree again, so every result recorded describes what is on disk.
   const restored = currentFeatures(context);
   const recheck = [
@@ -170,7 +275,7 @@ export async function verifyWork(
     features: restored,
     refusals: [
       ...verified.refusals,
-      `the worker ${detail}; its work was rolled back to where the iteration started: fix the feature without breaking the others`,
+      ...refusals,
       ...(lateAfterRollback === undefined ? [] : [lateAfterRollback]),
     ],
   };

@@ -16,6 +16,7 @@ import { guardWorkerChanges } from '../post-work-guards.ts';
 import { rollBack } from '../rollback.ts';
 import { startWorkerSession } from '../session.ts';
 import { recordQuestion, reviewWork } from '../work-review.ts';
+import type { CommittedReview } from '../../core/review.ts';
 import { throwIfInterrupted } from './interrupted.ts';
 import type { PreparedIteration } from './prepare.ts';
 
@@ -32,6 +33,8 @@ export interface GuardedWork {
   readonly features: FeatureList;
   /** The project's git hooks, run on the staged change before the commit (empty: none ran). */
   readonly hooks: readonly CheckResult[];
+  /** The review of the committed work that stands (undefined: nothing was committed, or it was refused). */
+  readonly review: CommittedReview | undefined;
 }
 
 /**
@@ -128,6 +131,10 @@ export async function guardWork(
       details: [committed.reason],
     });
   }
+  const reviewed =
+    workCommit !== null && session.status === 'completed'
+      ? await reviewWork(context, iteration, headBefore, workCommit, featuresBefore)
+      : undefined;
   const rejections = [
     ...guarded.rejections,
     ...(committed.ok ? [] : [committed.reason]),
@@ -135,9 +142,7 @@ export async function guardWork(
     ...(session.status === 'completed'
       ? []
       : [`the worker did not finish (${session.error ?? session.status}); its changes were set aside`]),
-    ...(workCommit !== null && session.status === 'completed'
-      ? await reviewWork(context, iteration, headBefore, workCommit)
-      : []),
+    ...(reviewed?.rejections ?? []),
   ];
   if (rejections.length > 0) {
     await rollBack(context, iteration, workCommit, headBefore, rejections.join('; '));
@@ -151,5 +156,6 @@ export async function guardWork(
     corrections: guarded.corrections,
     features: rejections.length > 0 ? featuresBefore : guarded.features,
     hooks: rejections.length > 0 ? [] : hooks.results,
+    review: rejections.length > 0 ? undefined : reviewed?.review,
   };
 }

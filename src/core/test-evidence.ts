@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CheckContext } from '../checks/registry.ts';
+import type { Config } from '../config/resolve.ts';
+import { inDetachedWorktree, overlayCommit } from '../git/overlay.ts';
+import type { CheckResult } from '../log/events.ts';
+import type { Feature, FeatureList } from '../workspace/features.ts';
+import { listTree } from '../git/git.ts';
+import { matchesAny } from '../util/glob.ts';
+import { harnessDir } from '../workspace/paths.ts';
+import { featureCheck, runChecks, verificationChecks } from './check-specs.ts';
+import { pathsNamedBy } from './contract.ts';
+import type { CommittedReview } from './review.ts';
+import {
+  behaviourChanges,
+  changedAcceptedTests,
+  vacuousFlips,
+  workerTestPaths,
+  type BehaviourChange,
+} from './test-changes.ts';
+
+/**
+ * The runs that judge a worker's test changes, in temporary worktrees beside the checkout: the accepted
+ * tests on the worker's code, and the worker's tests on the code where a feature last failed. Both are
+ * overlays built with git plumbing (git/overlay.ts), so nothing of the worker's is read through a link.
+ */
+export interface TestEvidenceInput {
+  readonly workspace: string;
+  readonly runId: string;
+  /** Names the worktrees and output folders (`3`, `F2-1`...). */
+  readonly label: string;
+  /** The accepted commit the work was made on, and the worker's commit. */
+  readonly base: string;
+  readonly candidate: string;
+  readonly review: CommittedReview;
+  readonly features: FeatureList;
+  readonly config: Pick<Config, 'guards' | 'oracles' | 'verifyTimeoutMs'>;
+  readonly checkContext: CheckContext;
+}
+
+function worktreePath(input: TestEvidenceInput, name: string): string {
+  return join(harnessDir(input.workspace), 'worktrees', input.runId, `${name}-${input.label}`);
+}
+
+/** The accepted test files the worker changed or deleted (none: nothing to run). */
+export function acceptedTestsToRestore(input: Pick<TestEvidenceInput, 'review' | 'config'>): string[] {
+  return input.config.guards.testGaming
+    ? changedAcceptedTests(input.review.changed, input.config.guards.testFiles)
+    : [];
+}
+
+/** Every check, run on the worker's code with the accepted versions of the tests it changed put back. */
+export async function runAcceptedTests(input: TestEvidenceInput): Promise<CheckResult[] | undefined> {
+  const paths = acceptedTestsToRestore(input);
+  if (paths.length === 0) return undefined;
+  const commit = await overlayCommit(
+    input.workspace,
+    input.candidate,
+    input.base,
+    paths,
+    "baton: the worker's code with the accepted tests",
+  );
+  const outputDir = join(input.checkContext.outputDir, '..', 'checks-accepted-tests');
+  mkdirSync(outputDir, { recursive: true });
+  return inDetachedWorktree(input.workspace, worktreePath(input, 'accepted-tests'), commit, (cwd) =>
+    runChecks(verificationChecks(input.features.features, input.config), {
+      ...input.checkContext,
+      cwd,
+      outputDir,
+    }),
+  );
+}
+
+/**
+ * Every feature with a recorded failure, run on the code it last failed on with the worker's tests (all
+ * of them, as the worker's commit has them): a pass there, for a feature that passes now, means its check
+ * does not tell the old code from the new. Only needed when the worker changed tests (or the files the
+ * checks name): otherwise the failure on that code, with the same tests, already stands. Runs beside the
+ * main verification, so it cannot know yet which features pass: the decision filters afterwards.
+ */
+export async function runOnOldCode(
+  input: TestEvidenceInput,
+  lastFailedAt: Readonly<Record<string, string>>,
+): Promise<CheckResult[]> {
+  if (!input.config.guards.testGaming) return [];
+  const { testFiles } = input.config.guards;
+  const features = input.features.features.filter((feature) => lastFailedAt[feature.id] !== undefined);
+  const named = pathsNamedBy(
+    features.map((feature) => feature.verify),
+    input.review.changed.map((file) => file.path),
+  );
+  if (features.length === 0 || workerTestPaths(input.review.changed, testFiles, named).length === 0) {
+    return [];
+  }
+  const candidateTests = [...(await listTree(input.workspace, input.candidate)).keys()].filter(
+    (path) => matchesAny(path, testFiles) || named.has(path),
+  );
+  const byCommit = new Map<string, Feature[]>();
+  for (const feature of features) {
+    const commit = lastFailedAt[feature.id] ?? '';
+    byCommit.set(commit, [...(byCommit.get(commit) ?? []), feature]);
+  }
+  const results: CheckResult[] = [];
+  let index = 0;
+  for (const [old, group] of byCommit) {
+    index += 1;
+    const oldTests = [...(await listTree(input.workspace, old)).keys()].filter((path) =>
+      matchesAny(path, testFiles),
+    );
+    const paths = [...new Set([...candidateTests, ...oldTests])];
+    const commit = await overlayCommit(
+      input.workspace,
+      old,
+      input.candidate,
+      paths,
+      "baton: the code a feature last failed on, with the worker's tests",
+    );
+    const outputDir = join(input.checkContext.outputDir, '..', `checks-on-old-code-${index}`);
+    mkdirSync(outputDir, { recursive: true });
+    results.push(
+      ...(await inDetachedWorktree(input.workspace, worktreePath(input, `old-code-${index}`), commit, (cwd) =>
+        runChecks(
+          group.map((feature) => featureCheck(feature, input.config)),
+          { ...input.checkContext, cwd, outputDir },
+        ),
+      )),
+    );
+  }
+  return results;
+}
+
+export interface TestJudgement {
+  readonly behaviour: readonly BehaviourChange[];
+  /** Features whose new passing check also passes on the code they last failed on. */
+  readonly vacuous: readonly string[];
+}
+
+/** The decision on the runs above (pure, core/test-changes.ts). */
+export function judgeTestChanges(
+  input: Pick<TestEvidenceInput, 'review' | 'config'>,
+  before: readonly CheckResult[],
+  candidate: readonly CheckResult[],
+  accepted: readonly CheckResult[] | undefined,
+  onOldCode: readonly CheckResult[],
+): TestJudgement {
+  if (!input.config.guards.testGaming) return { behaviour: [], vacuous: [] };
+  return {
+    behaviour: behaviourChanges({
+      before,
+      candidate,
+      accepted,
+      changedTests: acceptedTestsToRestore(input),
+      hints: input.review.hints,
+    }),
+    vacuous: vacuousFlips(candidate, onOldCode),
+  };
+}
