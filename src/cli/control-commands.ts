@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { listCheckpoints, rollbackTo } from '../api/checkpoints.ts';
 import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../api/control.ts';
 import { explain, type Explanation } from '../api/explain.ts';
+import { decideProposal, describeProposal, listProposals } from '../api/proposals.ts';
 import type { RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
 import { printRunSummary } from './run-summary.ts';
@@ -111,6 +112,44 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
               .filter((id) => id !== '');
       io.out(steerRun(flags.workspace, message, unpark).message);
     });
+
+  program
+    .command('proposals')
+    .description('changes to the verification contract or to tested behaviour that wait for a decision')
+    .addOption(workspaceOption())
+    .option('--run <id>', 'a run id (default: the newest)')
+    .option('--json', 'print as JSON')
+    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { runId, proposals } = listProposals(flags.workspace, flags.run);
+      if (flags.json === true) {
+        io.out(JSON.stringify({ runId, proposals }, null, 2));
+        return;
+      }
+      if (proposals.length === 0) io.out(`run ${runId} has no proposals`);
+      for (const proposal of proposals) io.out(describeProposal(proposal));
+    });
+
+  for (const [name, decision] of [
+    ['accept', 'accepted'],
+    ['reject', 'rejected'],
+  ] as const) {
+    program
+      .command(name)
+      .description(
+        decision === 'accepted'
+          ? 'accept a proposal: the run puts it on its branch before its next iteration'
+          : 'reject a proposal: its commit stays under its ref, off the branch',
+      )
+      .argument('<id>', 'the proposal (P1, P2, ...: `baton proposals`)')
+      .option('--reason <text>', 'why, recorded with the decision', 'decided by a person')
+      .option('--run <id>', 'a run id (default: the newest)')
+      .option('--json', 'print the result as JSON')
+      .addOption(workspaceOption())
+      .action((id: string, flags: { workspace: string; reason: string; run?: string; json?: boolean }) => {
+        const result = decideProposal(flags.workspace, id, decision, flags.reason, flags.run);
+        io.out(flags.json === true ? JSON.stringify({ id, decision, ...result }) : result.message);
+      });
+  }
 
   program
     .command('checkpoints')

@@ -1,5 +1,5 @@
 import type { StopReason } from '../log/events.ts';
-import type { RunState } from '../log/reducer.ts';
+import { openProposals, type RunState } from '../log/reducer.ts';
 import { attemptsStarted, orderedTasks } from '../log/task-state.ts';
 import { exitCodes } from '../errors.ts';
 import { formatDurationMs } from '../util/duration.ts';
@@ -50,14 +50,23 @@ export function wallClockBudget(limitMs: number): StopCondition {
 }
 
 export function noProgressLimit(limit: number): StopCondition {
-  return (state) =>
-    limit > 0 && state.noProgressStreak >= limit
-      ? {
-          reason: 'no-progress',
-          message: `no progress: ${state.noProgressStreak} iterations in a row made no new check pass (limit budgets.noProgressIterations = ${limit}); last judge: ${state.lastVerdict?.reason ?? 'none'}`,
-          exitCode: exitCodes.noProgress,
-        }
-      : undefined;
+  return (state) => {
+    if (!(limit > 0 && state.noProgressStreak >= limit)) return undefined;
+    // What stands in the way is a person's decision, not the workers: the stop says so and how.
+    const waiting = openProposals(state);
+    if (waiting.length > 0) {
+      return {
+        reason: 'proposals',
+        message: `no progress for ${state.noProgressStreak} iterations while ${waiting.length} proposal(s) wait for a decision (${waiting.map((proposal) => `${proposal.id}: ${proposal.reasons[0] ?? proposal.kind}`).join('; ')}): see \`baton proposals\`, then \`baton accept <id>\` or \`baton reject <id>\` and \`baton resume\``,
+        exitCode: exitCodes.noProgress,
+      };
+    }
+    return {
+      reason: 'no-progress',
+      message: `no progress: ${state.noProgressStreak} iterations in a row made no new check pass (limit budgets.noProgressIterations = ${limit}); last judge: ${state.lastVerdict?.reason ?? 'none'}`,
+      exitCode: exitCodes.noProgress,
+    };
+  };
 }
 
 export function tokenBudget(limit: number): StopCondition {

@@ -96,3 +96,37 @@ export function readSteer(workspace: string, runId: string, skip: number): Steer
   }
   return messages.filter((entry) => entry.runId === undefined || entry.runId === runId).slice(skip);
 }
+
+export interface ProposalDecision {
+  readonly runId: string;
+  readonly id: string;
+  readonly decision: 'accepted' | 'rejected';
+  readonly reason: string;
+  readonly by: string;
+  readonly at: string;
+}
+
+/** A person's decision on a proposal (`baton accept` / `baton reject`), read by the run between iterations. */
+export function appendDecision(workspace: string, decision: Omit<ProposalDecision, 'at'>): void {
+  appendFileSync(
+    controlFile(workspace, 'decisions.jsonl'),
+    `${JSON.stringify({ ...decision, at: new Date().toISOString() } satisfies ProposalDecision)}\n`,
+  );
+}
+
+/** The decisions made for a run, oldest first (a line torn by a crash is skipped). */
+export function readDecisions(workspace: string, runId: string): ProposalDecision[] {
+  const path = join(controlDir(workspace), 'decisions.jsonl');
+  if (!existsSync(path)) return [];
+  const decisions: ProposalDecision[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as ProposalDecision;
+      if (entry.runId === runId) decisions.push(entry);
+    } catch {
+      // torn line: the person can decide again
+    }
+  }
+  return decisions;
+}

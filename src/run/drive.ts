@@ -9,10 +9,11 @@ import { IterationInterrupted, runIteration } from '../loop/iteration.ts';
 import { driveParallel } from '../parallel/coordinator.ts';
 import type { TaskTransport } from '../parallel/transport.ts';
 import { applyConfigEdits } from '../loop/config-reload.ts';
+import { takeProposalDecisions } from '../loop/proposal-decisions.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { firstStop, stopConditionsFor, type StopDecision } from '../core/budgets.ts';
 import type { RunState } from '../log/reducer.ts';
-import { clearPause, clearStop, pauseRequested, readSteer, stopRequested } from './control.ts';
+import { clearPause, clearStop, pauseRequested, readDecisions, readSteer, stopRequested } from './control.ts';
 
 export interface DriveOptions {
   /** Aborts the iteration under way (SIGTERM/SIGINT to the CLI, `baton stop --now`). */
@@ -70,6 +71,7 @@ async function honourControls(
     });
   }
   const next = context.state.lastIteration + 1;
+  await takeProposalDecisions(context, next, readDecisions(context.workspace, context.runId));
   for (const message of readSteer(context.workspace, context.runId, context.state.steering.length)) {
     context.emit({
       type: 'steer.received',
