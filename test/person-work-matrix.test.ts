@@ -19,6 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { rollbackTo } from '../src/api/checkpoints.ts';
 import { stopRun } from '../src/api/control.ts';
 import { readRun } from '../src/api/inspect.ts';
+import { decideProposal } from '../src/api/proposals.ts';
 import { resumeRun, runLoop } from '../src/api/run.ts';
 import type { RunEvent } from '../src/log/events.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
@@ -496,5 +497,47 @@ describe("a person's work survives every operation that moves a branch", () => {
       `refs/baton/rejected/${result.runId}/2`,
     );
     expectKept(workspace, work as PersonWork, 'guard refusal during the iteration');
+  });
+
+  it('9. an accepted proposal put on the run branch: the person worked between iterations 2 and 3', async () => {
+    const workspace = await makeWorkspace({
+      features: twoFeatures,
+      budgets: { iterations: 3, noProgressIterations: 0 },
+    });
+    personIdentityIn(workspace);
+    let work: PersonWork | undefined;
+    const worker = createFunctionAgent(({ cwd, env }) => {
+      const iteration = Number(env.BATON_ITERATION);
+      if (iteration === 1) writeFileSync(join(cwd, 'a.txt'), '1\n');
+      else if (iteration === 2) {
+        // A change to the verification contract: kept as proposal P1, the branch put back.
+        const path = join(cwd, 'FEATURES.json');
+        writeFileSync(
+          path,
+          readFileSync(path, 'utf8').replace('test -f b.txt', 'test -f b.txt && test -f a.txt'),
+        );
+      } else writeFileSync(join(cwd, 'b.txt'), '2\n');
+      return `iteration ${String(iteration)}`;
+    });
+    const result = await runLoop({
+      workspace,
+      agent: worker,
+      onEvent: (event) => {
+        if (event.type === 'proposal.created') {
+          decideProposal(workspace, event.id, 'accepted', 'stricter is fine');
+        }
+        // The person's commit, edit and untracked file are there when the proposal is cherry-picked.
+        if (event.type === 'iteration.ended' && event.iteration === 2) work = personWorks(workspace);
+      },
+    });
+    const applied = ofType(readRun(workspace).events, 'proposal.applied');
+    expect(applied.map((event) => [event.id, event.iteration])).toEqual([['P1', 3]]);
+    expect(applied[0]?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(work?.branch).toBe(result.state.branch);
+    expectKept(workspace, work as PersonWork, 'an accepted proposal applied');
+    checkOutRunBranch(workspace, result.state);
+    expect(readFileSync(join(workspace, 'FEATURES.json'), 'utf8')).toContain(
+      'test -f b.txt && test -f a.txt',
+    );
   });
 });
