@@ -21,8 +21,6 @@ export interface CommittedReview {
   /** Changes to the verification contract: proposals, never applied by themselves. */
   readonly contract: readonly ContractChange[];
   readonly changed: readonly ChangedFile[];
-  /** Files the contract's commands name at `from` (the accepted commit). */
-  readonly namedPaths: ReadonlySet<string>;
 }
 
 /** The commands the verification contract runs: every feature's verify, every oracle, the smoke test. */
@@ -109,6 +107,5 @@ export async function reviewCommittedWork(
       testFiles: guards.testFiles,
     }),
     changed,
-    namedPaths,
   };
 }

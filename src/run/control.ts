@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ProposalDecision as Decision } from '../loop/proposal-decisions.ts';
 import { harnessDir } from '../workspace/paths.ts';
 
 /**
@@ -83,26 +84,30 @@ export function appendSteer(
  * to the run it was sent to: a later run never hears an earlier run's steering again.
  */
 export function readSteer(workspace: string, runId: string, skip: number): SteerMessage[] {
-  const path = join(controlDir(workspace), 'steer.jsonl');
+  return readControlLines<SteerMessage>(workspace, 'steer.jsonl')
+    .filter((entry) => entry.runId === undefined || entry.runId === runId)
+    .slice(skip);
+}
+
+/** The lines of a control file of JSON lines, oldest first; a line torn by a crash of the command is skipped. */
+function readControlLines<T>(workspace: string, name: string): T[] {
+  const path = join(controlDir(workspace), name);
   if (!existsSync(path)) return [];
-  const messages: SteerMessage[] = [];
+  const entries: T[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     try {
-      messages.push(JSON.parse(line) as SteerMessage);
+      entries.push(JSON.parse(line) as T);
     } catch {
-      // A line torn by a crash of `baton steer` itself: skipped; the person can send it again.
+      // torn: the person can send it again
     }
   }
-  return messages.filter((entry) => entry.runId === undefined || entry.runId === runId).slice(skip);
+  return entries;
 }
 
-export interface ProposalDecision {
+/** A decision as the control file keeps it: for one run, with when it was made. */
+export interface ProposalDecision extends Decision {
   readonly runId: string;
-  readonly id: string;
-  readonly decision: 'accepted' | 'rejected';
-  readonly reason: string;
-  readonly by: string;
   readonly at: string;
 }
 
@@ -114,19 +119,9 @@ export function appendDecision(workspace: string, decision: Omit<ProposalDecisio
   );
 }
 
-/** The decisions made for a run, oldest first (a line torn by a crash is skipped). */
+/** The decisions made for a run, oldest first. */
 export function readDecisions(workspace: string, runId: string): ProposalDecision[] {
-  const path = join(controlDir(workspace), 'decisions.jsonl');
-  if (!existsSync(path)) return [];
-  const decisions: ProposalDecision[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const entry = JSON.parse(line) as ProposalDecision;
-      if (entry.runId === runId) decisions.push(entry);
-    } catch {
-      // torn line: the person can decide again
-    }
-  }
-  return decisions;
+  return readControlLines<ProposalDecision>(workspace, 'decisions.jsonl').filter(
+    (entry) => entry.runId === runId,
+  );
 }
