@@ -22,7 +22,7 @@ const goldenDir = join(import.meta.dirname, 'fixtures', 'golden-logs');
 describe('event schemas', () => {
   it('are the one list of event types, and validate every field', () => {
     expect([...runEventTypes].sort()).toEqual(Object.keys(runEventSchemas).sort());
-    expect(runEventTypes).toHaveLength(42);
+    expect(runEventTypes).toHaveLength(43);
     const good = { seq: 1, at: 'x', type: 'verify.ended', iteration: 1, commit: 'abc', checks: [] };
     expect(parseEventLine(JSON.stringify(good)).ok).toBe(true);
     const bad = parseEventLine(JSON.stringify({ ...good, checks: [{ name: 'F1' }] }));

@@ -1,9 +1,14 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.ts';
+import { gatherTestEvidence } from '../src/core/test-evidence.ts';
+import { noSandbox } from '../src/sandbox/sandbox.ts';
 import { contractChanges, pathsNamedBy } from '../src/core/contract.ts';
-import { behaviourChanges, vacuousFlips } from '../src/core/test-changes.ts';
+import { behaviourChanges, checksAffectedBy, vacuousFlips } from '../src/core/test-changes.ts';
 import { defaultTestGlobs } from '../src/config/schema.ts';
 import type { CheckResult } from '../src/log/events.ts';
 import type { Feature } from '../src/workspace/features.ts';
+import { git, tempDir, writeFiles } from './helpers.ts';
 
 const feature = (id: string, verify: string): Feature => ({
   id,
@@ -105,7 +110,7 @@ describe('the verification contract', () => {
 describe('test changes judged by running the accepted tests', () => {
   it('a check the accepted tests fail on the new code is a change of tested behaviour', () => {
     const changes = behaviourChanges({
-      before: [check('feature', 'F1', true), check('feature', 'F2', false)],
+      passedBefore: new Set(['feature:F1']),
       candidate: [check('feature', 'F1', true), check('feature', 'F2', true)],
       accepted: [check('feature', 'F1', false), check('feature', 'F2', false)],
       changedTests: ['test/a.test.js'],
@@ -119,7 +124,7 @@ describe('test changes judged by running the accepted tests', () => {
   it('a tightened test the new code passes either way is accepted; a flagged one no check can validate is not', () => {
     expect(
       behaviourChanges({
-        before: [check('feature', 'F1', true)],
+        passedBefore: new Set(['feature:F1']),
         candidate: [check('feature', 'F1', true)],
         accepted: [check('feature', 'F1', true)],
         changedTests: ['test/a.test.js'],
@@ -127,7 +132,7 @@ describe('test changes judged by running the accepted tests', () => {
       }),
     ).toEqual([]);
     const unvalidated = behaviourChanges({
-      before: [check('feature', 'F4', false, 'node --test test/d.test.js')],
+      passedBefore: new Set(),
       candidate: [
         check('feature', 'F4', false, 'node --test test/d.test.js'),
         check('oracle', 'tests', false),
@@ -143,7 +148,7 @@ describe('test changes judged by running the accepted tests', () => {
     // Only oracles run it, and they fail both ways for other reasons: a hint for the record, no verdict.
     expect(
       behaviourChanges({
-        before: [],
+        passedBefore: new Set(),
         candidate: [check('oracle', 'tests', false)],
         accepted: [check('oracle', 'tests', false)],
         changedTests: ['test/d.test.js'],
@@ -159,5 +164,59 @@ describe('test changes judged by running the accepted tests', () => {
         [check('feature', 'F1', true), check('feature', 'F2', false), check('feature', 'F3', true)],
       ),
     ).toEqual(['F1']);
+  });
+});
+
+describe('which checks a test change can affect', () => {
+  const commands = ['node --test test/a.test.js', 'node --test test/b.test.js', 'npm test'];
+  const tests = ['test/a.test.js', 'test/b.test.js', 'test/helpers.js'];
+  it('the checks naming a changed file, and those that name none (a suite)', () => {
+    expect(checksAffectedBy(commands, tests, ['test/a.test.js'])).toEqual([true, false, true]);
+    expect(checksAffectedBy(commands, tests, ['test/b.test.js'])).toEqual([false, true, true]);
+  });
+  it('every check when the changed file is named by none (a helper any test may load)', () => {
+    expect(checksAffectedBy(commands, tests, ['test/helpers.js'])).toEqual([true, true, true]);
+  });
+});
+
+describe('the accepted tests that cannot be run', () => {
+  it('are reported, not thrown: the work is refused and the run goes on', async () => {
+    const workspace = tempDir('baton-gather-');
+    git(workspace, 'init', '-q', '--initial-branch=main');
+    writeFiles(workspace, { 'test/a.test.js': 'assert(1)\n' });
+    git(workspace, 'add', '-A');
+    git(workspace, 'commit', '-qm', 'a test');
+    const base = git(workspace, 'rev-parse', 'HEAD').trim();
+    const parsed = parseConfigText('version: 1\n');
+    if (!parsed.ok) throw new Error('the minimal config does not parse');
+    const gathered = await gatherTestEvidence(
+      {
+        workspace,
+        runId: 'r1',
+        label: '1',
+        base,
+        // A commit git does not have: the overlay cannot be built.
+        candidate: '0123456789abcdef0123456789abcdef01234567',
+        review: {
+          violations: [],
+          hints: [],
+          contract: [],
+          changed: [{ status: 'modified', path: 'test/a.test.js' }],
+        },
+        features: { version: 1, features: [feature('F1', 'node --test test/a.test.js')] },
+        config: parsed.config,
+        checkContext: {
+          workspace,
+          outputDir: join(workspace, '.baton', 'checks'),
+          env: {},
+          signal: new AbortController().signal,
+          sandbox: noSandbox,
+        },
+      },
+      new Set(),
+      {},
+    );
+    expect(gathered.ok).toBe(false);
+    expect(gathered.ok ? '' : gathered.problem).toMatch(/0123456789ab|not a valid|bad object|fatal/i);
   });
 });

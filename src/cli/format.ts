@@ -68,7 +68,9 @@ export function formatEvent(event: RunEvent): string | undefined {
     case 'commit.created':
       return `  commit   ${short(event.commit)} (${event.purpose === 'work' ? "the worker's changes" : 'statuses and progress'})`;
     case 'verify.ended':
-      return `  verify   ${event.checks.map((check) => `${check.name} ${check.passed ? '✓' : '✗'}`).join('  ')}`;
+      return `  verify   ${event.checks.map((check) => `${check.name} ${check.passed ? (check.flaky === undefined ? '✓' : '✓ (flaky)') : '✗'}`).join('  ')}`;
+    case 'baseline.verified':
+      return `\nbaseline at ${short(event.commit)}: ${event.checks.map((check) => `${check.name} ${check.passed ? '✓' : '✗'}`).join('  ')}`;
     case 'tree.polluted':
       return `  guard    left uncommitted: ${event.paths.slice(0, 5).join(', ')}${event.stash === null ? '' : ` (stashed as ${short(event.stash)})`}`;
     case 'judge.ended':

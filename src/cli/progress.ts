@@ -23,6 +23,8 @@ export function currentStep(event: RunEvent, state: RunState): string {
       return 'guards and checks';
     case 'verify.ended':
       return 'judging';
+    case 'baseline.verified':
+      return 'first iteration';
     case 'judge.ended':
       return 'recording';
     case 'iteration.ended':

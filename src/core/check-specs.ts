@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/resolve.ts';
 import type { CheckResult } from '../log/events.ts';
@@ -73,9 +73,37 @@ export function smokeCheck(workspace: string, config: Pick<Config, 'smoke'>): Ch
     : { type: 'command', name: 'smoke', kind: 'smoke', command, timeoutMs: config.smoke.timeoutMs };
 }
 
+export interface RunChecksOptions {
+  /**
+   * `kind:name` of the checks that passed before the change: one of them that fails now is run once more
+   * before its failure counts (a regression is rolled back); one that passes then is flaky, said in its
+   * result, and not blamed on the worker.
+   */
+  readonly passedBefore?: ReadonlySet<string>;
+}
+
+/** The second run of a check that passed before and failed now: its result, marked flaky when it passes. */
+async function runOnceMore(spec: CheckSpec, first: CheckResult, context: CheckContext): Promise<CheckResult> {
+  const outputDir = join(context.outputDir, 'run-again');
+  mkdirSync(outputDir, { recursive: true });
+  const second = await runCheck(spec, { ...context, outputDir });
+  return second.passed ? { ...second, flaky: { ended: first.ended, outputPath: first.outputPath } } : first;
+}
+
 /** Run checks one after another, in the order given; each is sandboxed and saves its output. */
-export async function runChecks(specs: readonly CheckSpec[], context: CheckContext): Promise<CheckResult[]> {
+export async function runChecks(
+  specs: readonly CheckSpec[],
+  context: CheckContext,
+  options: RunChecksOptions = {},
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const spec of specs) results.push(await runCheck(spec, context));
+  for (const spec of specs) {
+    const first = await runCheck(spec, context);
+    const again =
+      !first.passed &&
+      !context.signal.aborted &&
+      options.passedBefore?.has(`${spec.kind}:${spec.name}`) === true;
+    results.push(again ? await runOnceMore(spec, first, context) : first);
+  }
   return results;
 }

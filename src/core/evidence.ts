@@ -81,3 +81,23 @@ export function passingBefore(
     ...passingHooks.map((name) => `hook:${name}`),
   ]);
 }
+
+/**
+ * What held when an iteration started: the features FEATURES.json says pass, and every feature, oracle
+ * and hook the last verification saw pass (before the first iteration, the run's baseline: a feature that
+ * already passed there is not the worker's progress, and breaking it is a regression).
+ */
+export function heldBefore(list: FeatureList, previous: readonly CheckResult[]): Set<string> {
+  const passed = (kind: CheckResult['kind']): string[] =>
+    previous.filter((check) => check.kind === kind && check.passed).map((check) => check.name);
+  return passingBefore(
+    [
+      ...new Set([
+        ...list.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
+        ...passed('feature'),
+      ]),
+    ],
+    passed('oracle'),
+    passed('hook'),
+  );
+}

@@ -47,6 +47,31 @@ export function judgePrompt(evidence: JudgeEvidence): string {
   ].join('\n\n');
 }
 
+/**
+ * Ask the configured model for one object of `schema` (the judge's verdict, its opinion of a proposal);
+ * an unavailable or unparsable answer is reported as an error, never guessed.
+ */
+export async function askForObject<Shape extends z.ZodType>(
+  model: NonNullable<Config['judge']['model']>,
+  prompt: string,
+  schema: Shape,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<z.infer<Shape> | { readonly error: string }> {
+  try {
+    const result = await generateText({
+      model: languageModel(model, env),
+      prompt,
+      output: Output.object({ schema }),
+      maxRetries: 1,
+      abortSignal: AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
+    });
+    return result.output as z.infer<Shape>;
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** Ask the configured model; an unavailable judge is reported, not guessed. */
 export async function askModelJudge(
   model: NonNullable<Config['judge']['model']>,
@@ -54,18 +79,7 @@ export async function askModelJudge(
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
 ): Promise<NonNullable<Verdict['model']>> {
-  try {
-    const result = await generateText({
-      model: languageModel(model, env),
-      prompt: judgePrompt(evidence),
-      output: Output.object({ schema: verdictSchema }),
-      maxRetries: 1,
-      abortSignal: AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
-    });
-    return result.output;
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
+  return askForObject(model, judgePrompt(evidence), verdictSchema, env, signal);
 }
 
 /**

@@ -36,8 +36,8 @@ export function workerTestPaths(
 }
 
 export interface TestChangeInput {
-  /** Results when the iteration started (accepted code, accepted tests). */
-  readonly before: readonly CheckResult[];
+  /** `kind:name` of what passed when the work started (accepted code, accepted tests). */
+  readonly passedBefore: ReadonlySet<string>;
   /** Results on the worker's commit (its code, its tests). */
   readonly candidate: readonly CheckResult[];
   /**
@@ -57,10 +57,15 @@ export interface BehaviourChange {
   readonly features: readonly string[];
 }
 
+/** Does `command` name `path` (its path, or its file name when longer than 3 characters)? */
+export function commandMentions(command: string, path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return command.includes(path) || (name.length > 3 && command.includes(name));
+}
+
 /** Does `check` name `path` in its command (so a failure of it speaks for that file)? */
 function names(check: CheckResult, path: string): boolean {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  return check.command.includes(path) || (name.length > 3 && check.command.includes(name));
+  return commandMentions(check.command, path);
 }
 
 /**
@@ -70,13 +75,12 @@ function names(check: CheckResult, path: string): boolean {
  * changes only add or tighten, and the worker's versions become the accepted ones.
  */
 export function behaviourChanges(input: TestChangeInput): BehaviourChange[] {
-  const before = new Map(input.before.map((check) => [key(check), check]));
   const candidate = new Map(input.candidate.map((check) => [key(check), check]));
   const changes: BehaviourChange[] = [];
   const files = input.changedTests.join(', ');
   for (const check of input.accepted ?? []) {
     if (check.passed || (check.kind !== 'feature' && check.kind !== 'oracle')) continue;
-    const was = before.get(key(check))?.passed === true;
+    const was = input.passedBefore.has(key(check));
     const now = candidate.get(key(check))?.passed === true;
     if (!was && !now) continue;
     changes.push({
@@ -120,4 +124,21 @@ export function vacuousFlips(candidate: readonly CheckResult[], onOldCode: reado
   return candidate
     .filter((check) => check.kind === 'feature' && check.passed && old.get(key(check)) === true)
     .map((check) => check.name);
+}
+
+/**
+ * Which checks a change of test files can make come out differently: a check whose command names one
+ * of `changed`, and every check that names no test file at all (it runs a suite). When a changed file is
+ * named by no check (a helper, a fixture), any check may depend on it: all of them. The others run the
+ * same code with the same tests either way, so their result is already known.
+ */
+export function checksAffectedBy(
+  commands: readonly string[],
+  tests: readonly string[],
+  changed: readonly string[],
+): boolean[] {
+  const mentioned = commands.map((command) => tests.filter((path) => commandMentions(command, path)));
+  const named = new Set(mentioned.flat());
+  if (changed.some((path) => !named.has(path))) return commands.map(() => true);
+  return mentioned.map((paths) => paths.length === 0 || paths.some((path) => changed.includes(path)));
 }

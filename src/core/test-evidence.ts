@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckContext } from '../checks/registry.ts';
+import { displayCommand } from '../checks/command-check.ts';
+import { describeError } from '../errors.ts';
 import type { Config } from '../config/resolve.ts';
 import { inDetachedWorktree, overlayCommit } from '../git/overlay.ts';
 import type { CheckResult } from '../log/events.ts';
@@ -14,6 +16,8 @@ import type { CommittedReview } from './review.ts';
 import {
   behaviourChanges,
   changedAcceptedTests,
+  checksAffectedBy,
+  commandMentions,
   vacuousFlips,
   workerTestPaths,
   type BehaviourChange,
@@ -49,8 +53,14 @@ export function acceptedTestsToRestore(input: Pick<TestEvidenceInput, 'review' |
     : [];
 }
 
-/** Every check, run on the worker's code with the accepted versions of the tests it changed put back. */
-export async function runAcceptedTests(input: TestEvidenceInput): Promise<CheckResult[] | undefined> {
+/**
+ * Every check, run on the worker's code with the accepted versions of the tests it changed put back. A
+ * check in `passedBefore` that fails there is run once more before it counts as changed behaviour.
+ */
+export async function runAcceptedTests(
+  input: TestEvidenceInput,
+  passedBefore: ReadonlySet<string> = new Set(),
+): Promise<CheckResult[] | undefined> {
   const paths = acceptedTestsToRestore(input);
   if (paths.length === 0) return undefined;
   const commit = await overlayCommit(
@@ -60,14 +70,30 @@ export async function runAcceptedTests(input: TestEvidenceInput): Promise<CheckR
     paths,
     "baton: the worker's code with the accepted tests",
   );
+  // Only the checks the restored files can change: the others' result on the worker's code is the
+  // main verification's (core/test-changes.ts checksAffectedBy).
+  const specs = verificationChecks(input.features.features, input.config);
+  const tests = [
+    ...new Set([
+      ...[...(await listTree(input.workspace, input.candidate)).keys()].filter((path) =>
+        matchesAny(path, input.config.guards.testFiles),
+      ),
+      ...paths,
+    ]),
+  ];
+  const affected = checksAffectedBy(
+    specs.map((spec) => displayCommand(spec.command)),
+    tests,
+    paths,
+  );
   const outputDir = join(input.checkContext.outputDir, '..', 'checks-accepted-tests');
   mkdirSync(outputDir, { recursive: true });
   return inDetachedWorktree(input.workspace, worktreePath(input, 'accepted-tests'), commit, (cwd) =>
-    runChecks(verificationChecks(input.features.features, input.config), {
-      ...input.checkContext,
-      cwd,
-      outputDir,
-    }),
+    runChecks(
+      specs.filter((_spec, index) => affected[index] === true),
+      { ...input.checkContext, cwd, outputDir },
+      { passedBefore },
+    ),
   );
 }
 
@@ -92,19 +118,38 @@ export async function runOnOldCode(
   if (features.length === 0 || workerTestPaths(input.review.changed, testFiles, named).length === 0) {
     return [];
   }
-  const candidateTests = [...(await listTree(input.workspace, input.candidate)).keys()].filter(
+  const candidateTree = await listTree(input.workspace, input.candidate);
+  const candidateTests = [...candidateTree.keys()].filter(
     (path) => matchesAny(path, testFiles) || named.has(path),
   );
+  // A feature whose check names test files that are the same on the code it last failed on as in the
+  // worker's commit (and no test file named by no feature, a helper, differs either) failed there with
+  // these very tests: that failure stands, nothing to run. A check that names no test file runs a suite.
+  const mentioned = new Map(
+    input.features.features.map((feature) => [
+      feature.id,
+      candidateTests.filter((path) => commandMentions(feature.verify, path)),
+    ]),
+  );
+  const helpers = candidateTests.filter(
+    (path) => ![...mentioned.values()].some((paths) => paths.includes(path)),
+  );
+  const trees = new Map<string, Map<string, string>>();
   const byCommit = new Map<string, Feature[]>();
   for (const feature of features) {
     const commit = lastFailedAt[feature.id] ?? '';
-    byCommit.set(commit, [...(byCommit.get(commit) ?? []), feature]);
+    const tree = trees.get(commit) ?? (await listTree(input.workspace, commit));
+    trees.set(commit, tree);
+    const paths = mentioned.get(feature.id) ?? [];
+    const same =
+      paths.length > 0 && [...paths, ...helpers].every((path) => tree.get(path) === candidateTree.get(path));
+    if (!same) byCommit.set(commit, [...(byCommit.get(commit) ?? []), feature]);
   }
   const results: CheckResult[] = [];
   let index = 0;
   for (const [old, group] of byCommit) {
     index += 1;
-    const oldTests = [...(await listTree(input.workspace, old)).keys()].filter((path) =>
+    const oldTests = [...(trees.get(old) ?? new Map<string, string>()).keys()].filter((path) =>
       matchesAny(path, testFiles),
     );
     const paths = [...new Set([...candidateTests, ...oldTests])];
@@ -129,6 +174,36 @@ export async function runOnOldCode(
   return results;
 }
 
+/** The two runs above, or why they could not be made (a git failure): the work is then not accepted. */
+export type GatheredTestEvidence =
+  | {
+      readonly ok: true;
+      readonly accepted: readonly CheckResult[] | undefined;
+      readonly onOldCode: readonly CheckResult[];
+    }
+  | { readonly ok: false; readonly problem: string };
+
+export const noTestEvidence: GatheredTestEvidence = { ok: true, accepted: undefined, onOldCode: [] };
+
+/**
+ * Both runs, side by side. A failure to build an overlay or its worktree (git refusing an object the
+ * worker's commit made, a worktree folder that cannot be made) is returned, not thrown: the worker's
+ * test changes cannot be judged, so its work is refused and the run goes on.
+ */
+export async function gatherTestEvidence(
+  input: TestEvidenceInput,
+  passedBefore: ReadonlySet<string>,
+  lastFailedAt: Readonly<Record<string, string>>,
+): Promise<GatheredTestEvidence> {
+  const [accepted, onOldCode] = await Promise.allSettled([
+    runAcceptedTests(input, passedBefore),
+    runOnOldCode(input, lastFailedAt),
+  ]);
+  if (accepted.status === 'rejected') return { ok: false, problem: describeError(accepted.reason) };
+  if (onOldCode.status === 'rejected') return { ok: false, problem: describeError(onOldCode.reason) };
+  return { ok: true, accepted: accepted.value, onOldCode: onOldCode.value };
+}
+
 export interface TestJudgement {
   readonly behaviour: readonly BehaviourChange[];
   /** Features whose new passing check also passes on the code they last failed on. */
@@ -138,7 +213,7 @@ export interface TestJudgement {
 /** The decision on the runs above (pure, core/test-changes.ts). */
 export function judgeTestChanges(
   input: Pick<TestEvidenceInput, 'review' | 'config'>,
-  before: readonly CheckResult[],
+  passedBefore: ReadonlySet<string>,
   candidate: readonly CheckResult[],
   accepted: readonly CheckResult[] | undefined,
   onOldCode: readonly CheckResult[],
@@ -146,7 +221,7 @@ export function judgeTestChanges(
   if (!input.config.guards.testGaming) return { behaviour: [], vacuous: [] };
   return {
     behaviour: behaviourChanges({
-      before,
+      passedBefore,
       candidate,
       accepted,
       changedTests: acceptedTestsToRestore(input),

@@ -75,6 +75,11 @@ const checkResultSchema = z
     durationMs: z.number(),
     /** Saved output, relative to the workspace. */
     outputPath: z.string(),
+    /**
+     * The check failed, was run once more and passed (added in version 5): flaky, not a regression. How
+     * the failed run ended and where its output is; this result is the second run's.
+     */
+    flaky: z.object({ ended: z.string(), outputPath: z.string() }).readonly().optional(),
   })
   .readonly();
 export type CheckResult = z.infer<typeof checkResultSchema>;
@@ -321,6 +326,11 @@ export const runEventSchemas = {
     purpose: z.enum(['work', 'record', 'iteration']),
   }),
   'verify.ended': event('verify.ended', { iteration: z.number(), commit: z.string(), checks }),
+  /**
+   * The run's first verification, on the commit it started from, before any worker (added in version 5):
+   * what passed there is the baseline, not progress; what failed there is where evidence must discriminate.
+   */
+  'baseline.verified': event('baseline.verified', { commit: z.string(), checks }),
   'tree.polluted': event('tree.polluted', {
     iteration: z.number(),
     paths: strings,

@@ -8,7 +8,7 @@
  * Readers upcast each line from its own version to `logVersion` before validating it against the current
  * schema (events.ts) and folding it, so the reducer only ever sees current shapes.
  */
-export const logVersion = 4;
+export const logVersion = 5;
 
 /** The version of a line as written (absent: version 1, today's logs before versioning). */
 export function versionOf(value: object): number {
@@ -51,6 +51,12 @@ export const upcasters: readonly Upcaster[] = [
     // `proposed`; no field of version 3 changed.
     from: 3,
     up: (event) => ({ ...event, v: 4 }),
+  },
+  {
+    // Version 5 added the run's baseline verification (the event `baseline.verified`) and the optional
+    // `flaky` of a check result (a failure that passed when run once more); no field of version 4 changed.
+    from: 4,
+    up: (event) => ({ ...event, v: 5 }),
   },
 ];
 

@@ -127,6 +127,8 @@ export interface RunState {
    * check must still fail on (evidence that discriminates).
    */
   readonly lastFailedAt: Readonly<Record<string, string>>;
+  /** The run's first verification, before any worker: what held and what failed where it started. */
+  readonly baseline: { readonly commit: string; readonly checks: readonly CheckResult[] } | null;
 }
 
 export interface ProposalState {
@@ -215,6 +217,7 @@ export const initialRunState: RunState = {
   rateLimitWaits: 0,
   proposals: [],
   lastFailedAt: {},
+  baseline: null,
 };
 
 function failedNames(checks: readonly CheckResult[]): string[] {
@@ -253,16 +256,22 @@ function checksOf(state: RunState, iteration: number): readonly CheckResult[] {
   return state.lastVerification?.iteration === iteration ? state.lastVerification.checks : [];
 }
 
+/** lastFailedAt with the features these checks saw fail on `commit`. */
+function withFailures(
+  lastFailedAt: Readonly<Record<string, string>>,
+  commit: string,
+  checks: readonly CheckResult[],
+): Readonly<Record<string, string>> {
+  const failed = checks.filter((check) => check.kind === 'feature' && !check.passed);
+  if (failed.length === 0) return lastFailedAt;
+  return { ...lastFailedAt, ...Object.fromEntries(failed.map((check) => [check.name, commit])) };
+}
+
 /** lastFailedAt once `iteration` ends on its last verification. */
 function lastFailures(state: RunState, iteration: number): Readonly<Record<string, string>> {
   const verification = state.lastVerification;
   if (verification?.iteration !== iteration) return state.lastFailedAt;
-  const failed = verification.checks.filter((check) => check.kind === 'feature' && !check.passed);
-  if (failed.length === 0) return state.lastFailedAt;
-  return {
-    ...state.lastFailedAt,
-    ...Object.fromEntries(failed.map((check) => [check.name, verification.commit])),
-  };
+  return withFailures(state.lastFailedAt, verification.commit, verification.checks);
 }
 
 /** Every iteration, the one under way last: what a timeline shows. */
@@ -483,6 +492,14 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         { failedChecks: [...(smokeFailed ? ['smoke'] : []), ...failedNames(event.checks)] },
       );
     }
+    case 'baseline.verified':
+      // The first iteration is measured against it: its regressions, its progress, its evidence.
+      return {
+        ...next,
+        baseline: { commit: event.commit, checks: event.checks },
+        previousChecks: next.iterationsCompleted === 0 ? event.checks : next.previousChecks,
+        lastFailedAt: withFailures(next.lastFailedAt, event.commit, event.checks),
+      };
     case 'tree.polluted':
       return updateCurrent(next, event.iteration, { polluted: event.paths });
     case 'judge.ended':
@@ -588,7 +605,12 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
       );
     case 'task.merged':
       return withParallel(
-        { ...next, featuresPassing: event.passingFeatures.length, passingFeatures: event.passingFeatures },
+        {
+          ...next,
+          featuresPassing: event.passingFeatures.length,
+          passingFeatures: event.passingFeatures,
+          lastFailedAt: withFailures(next.lastFailedAt, event.commit, event.checks),
+        },
         event,
       );
     case 'tasks.judged':

@@ -21,6 +21,8 @@ export async function takeProposalDecisions(
   context: LoopContext,
   iteration: number,
   decisions: readonly ProposalDecision[],
+  /** False while something else may move the branch (a parallel merge): accepted ones wait. */
+  apply = true,
 ): Promise<void> {
   const open = new Set(openProposals(context.state).map((proposal) => proposal.id));
   for (const decision of decisions) {
@@ -34,6 +36,7 @@ export async function takeProposalDecisions(
       reason: decision.reason,
     });
   }
+  if (!apply) return;
   for (const proposal of proposalsToApply(context.state)) {
     const picked = await runGit(context.workspace, ['cherry-pick', '--allow-empty', '-x', proposal.commit], {
       allowFailure: true,

@@ -22,14 +22,22 @@ export function smokeSpec(context: LoopContext): CheckSpec | undefined {
   return smokeCheck(context.workspace, context.config);
 }
 
-/** Every feature's verify command, then every oracle: the harness's own evidence. */
+/**
+ * Every feature's verify command, then every oracle: the harness's own evidence. A check in
+ * `passedBefore` that fails is run once more before the failure counts (core/check-specs.ts).
+ */
 export async function runAllChecks(
   context: LoopContext,
   features: FeatureList,
   checkContext: CheckContext,
+  passedBefore?: ReadonlySet<string>,
 ): Promise<CheckResult[]> {
   mkdirSync(checkContext.outputDir, { recursive: true });
-  return runChecks(verificationChecks(features.features, context.config), checkContext);
+  return runChecks(
+    verificationChecks(features.features, context.config),
+    checkContext,
+    passedBefore === undefined ? {} : { passedBefore },
+  );
 }
 
 export function excerptOf(context: LoopContext, check: CheckResult): FailingExcerpt {

@@ -1,6 +1,6 @@
 import type { AgentSessionResult } from '../agents/agent.ts';
 import { reviewCommittedWork, type CommittedReview } from '../core/review.ts';
-import { recordProposal } from '../core/proposals.ts';
+import { propose } from './propose.ts';
 import { questionEvents } from '../core/questions.ts';
 import type { FeatureList } from '../workspace/features.ts';
 import type { LoopContext } from './context.ts';
@@ -46,7 +46,7 @@ export async function reviewWork(
     const reasons = review.contract.map((change) => `the worker ${change.detail}`);
     context.emit({ type: 'guard.fired', iteration, guard: 'contract', action: 'proposed', details: reasons });
     rejections.push(
-      await recordProposal(context.workspace, context.runId, context.state, context.emit, {
+      await propose(context, {
         iteration,
         kind: 'contract',
         reasons,

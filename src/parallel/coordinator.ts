@@ -18,13 +18,18 @@ import { planTasks } from './plan-tasks.ts';
 import { reconcileAfterCrash } from './reconcile.ts';
 import { localTransport, type TaskTransport } from './transport.ts';
 import { deleteBranch, removeWorktree, RepositoryLock, returnedRef, taskBranch } from './worktrees.ts';
+import { verifyBaseline } from '../loop/baseline.ts';
 
 export interface ParallelDriveOptions {
   readonly abort: AbortController;
   /** Wall-clock time the run has been active (crashes and pauses excluded). */
   readonly elapsedMs: (state: RunState) => number;
-  /** Between scheduling rounds: wait out a pause, pass on steering; a decision when a person said stop. */
-  readonly honourControls: () => Promise<StopDecision | undefined>;
+  /**
+   * Between scheduling rounds: wait out a pause, pass on steering and decisions on proposals (accepted
+   * ones are put on the integration branch only when no merge is under way: `moveBranch`); a decision
+   * when a person said stop.
+   */
+  readonly honourControls: (moveBranch: boolean) => Promise<StopDecision | undefined>;
   /** Where attempts run (default: on this machine). */
   readonly transport?: TaskTransport;
 }
@@ -95,8 +100,14 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
   if (orderedTasks(parallelState(context)).length > 0) {
     await reconcileAfterCrash(context, transport.resumeAttempt !== undefined);
   }
+  // What holds and fails before any worker (once per run): the baseline a task's evidence is judged by.
+  if (parallelState(context).revision === 0) await verifyBaseline(loop);
+  const atBaseline = loop.state.baseline?.checks
+    .filter((check) => check.kind === 'oracle' && check.passed)
+    .map((check) => check.name);
   // Measured only when the log holds no measurement yet (a new run, or a log of version 1).
-  const measured = parallelState(context).passingOracles ?? [...(await passingOraclesAtTip(context))];
+  const measured = parallelState(context).passingOracles ??
+    atBaseline ?? [...(await passingOraclesAtTip(context))];
   if (parallelState(context).revision === 0) await planTasks(context, measured);
 
   const conditions = parallelStopConditions(loop.config.budgets);
@@ -126,7 +137,7 @@ async function coordinate(context: ParallelContext, options: ParallelDriveOption
   let failure: Error | undefined;
   for (;;) {
     stopping ??= firstStop(conditions, loop.state, options.elapsedMs(loop.state));
-    stopping ??= await options.honourControls();
+    stopping ??= await options.honourControls(!inflight.merging);
     if (stopping === undefined && options.abort.signal.aborted) {
       stopping = {
         reason: 'aborted',

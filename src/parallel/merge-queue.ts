@@ -12,6 +12,14 @@ import { passingBefore, passingIds, regressions } from '../core/evidence.ts';
 import { integrationFeatures, recordFeatureChecks } from './feature-evidence.ts';
 import { reviewAttempt, type AttemptOutcome } from './task-worker.ts';
 import { detachedWorktreeAt, runWorktreesDir } from './worktrees.ts';
+import {
+  gatherTestEvidence,
+  judgeTestChanges,
+  type TestEvidenceInput,
+  type TestJudgement,
+} from '../core/test-evidence.ts';
+import { propose } from '../loop/propose.ts';
+import type { Feature } from '../workspace/features.ts';
 
 export type MergeOutcome =
   | Extract<AttemptOutcome, { landed: false }>
@@ -31,9 +39,14 @@ export function mergeWorktreePath(context: ParallelContext): string {
  * The checks a candidate must pass: the task's own commands and features, every feature already passing
  * on the tip (a merge may not break it), and the oracles.
  */
+function mergeFeatures(task: TaskState, features: readonly Feature[]): Feature[] {
+  return features.filter(
+    (feature) => task.spec.features.includes(feature.id) || feature.status === 'passing',
+  );
+}
+
 function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
   const { config } = context.loop;
-  const features = integrationFeatures(context.loop.workspace).features;
   return [
     ...task.spec.verify.map((command, index) => ({
       name: `${task.spec.id}-${index + 1}`,
@@ -42,10 +55,7 @@ function mergeChecks(context: ParallelContext, task: TaskState): CheckSpec[] {
       command,
       timeoutMs: config.verifyTimeoutMs,
     })),
-    ...verificationChecks(
-      features.filter((feature) => task.spec.features.includes(feature.id) || feature.status === 'passing'),
-      config,
-    ),
+    ...verificationChecks(mergeFeatures(task, integrationFeatures(context.loop.workspace).features), config),
   ];
 }
 
@@ -92,6 +102,60 @@ async function smokeRegression(
 }
 
 /**
+ * A task's test changes that alter tested behaviour become a proposal (kept under its ref for a person,
+ * or the model judge, to accept: applied on the integration branch between merges); evidence that does
+ * not discriminate is refused. Returns the diagnostics the task goes back with (undefined: they stand).
+ */
+async function refuseTestChanges(
+  context: ParallelContext,
+  task: TaskState,
+  candidate: string,
+  tip: string,
+  judged: TestJudgement,
+  accepted: readonly CheckResult[] | undefined,
+): Promise<string | undefined> {
+  const { loop } = context;
+  const id = task.spec.id;
+  if (judged.behaviour.length > 0) {
+    const reasons = judged.behaviour.map((change) => change.detail);
+    loop.emit({
+      type: 'guard.fired',
+      iteration: 0,
+      task: id,
+      guard: 'test-gaming',
+      action: 'proposed',
+      details: reasons,
+    });
+    return propose(
+      loop,
+      {
+        iteration: 0,
+        kind: 'behaviour',
+        reasons,
+        commit: candidate,
+        base: tip,
+        features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
+      },
+      (accepted ?? []).filter((check) => !check.passed),
+    );
+  }
+  if (judged.vacuous.length === 0) return undefined;
+  const details = judged.vacuous.map(
+    (feature) =>
+      `feature ${feature} passes with the task's tests also on the code where it last failed (${(loop.state.lastFailedAt[feature] ?? '').slice(0, 12)}): its check does not tell the old code from the new`,
+  );
+  loop.emit({
+    type: 'guard.fired',
+    iteration: 0,
+    task: id,
+    guard: 'vacuous-check',
+    action: 'rejected',
+    details,
+  });
+  return `the task's evidence does not discriminate: ${details.join('; ')}. Make the tests fail on the code without the feature`;
+}
+
+/**
  * Land one finished task, deterministically and with no model involved: rebase its commit onto the
  * integration tip in the merge worktree, run its checks there, and fast-forward the integration branch
  * only when they pass. A conflict or a failing check sends the task back with the diagnostics.
@@ -128,15 +192,41 @@ export async function mergeTask(
       sandbox: loop.sandbox,
     };
     mkdirSync(checkContext.outputDir, { recursive: true });
-    const checks = await runChecks(mergeChecks(context, task), checkContext);
-    const smoke = await smokeRegression(context, worktree, tip, checkContext);
-    // The task's own checks must pass; anything else only may not regress (features and oracles).
+    // The task's own checks must pass; anything else only may not regress (features and oracles). One
+    // that passed before and fails here is run once more: a flip is flaky, not the task's regression.
+    const features = integrationFeatures(loop.workspace);
     const wasPassing = passingBefore(
-      integrationFeatures(loop.workspace)
-        .features.filter((feature) => feature.status === 'passing')
-        .map((feature) => feature.id),
+      features.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
       [...passingOracles],
     );
+    // The task's test changes are judged as in the serial loop, beside the merge checks: the accepted
+    // tests (the tip's) on its code, and its tests on the code where a feature last failed.
+    const evidence: TestEvidenceInput = {
+      workspace: loop.workspace,
+      runId: loop.runId,
+      label: `${id}-${task.attempts}`,
+      base: tip,
+      candidate,
+      review: reviewed.review,
+      features: { ...features, features: mergeFeatures(task, features.features) },
+      config: loop.config,
+      checkContext,
+    };
+    const [checks, gathered] = await Promise.all([
+      runChecks(mergeChecks(context, task), checkContext, { passedBefore: wasPassing }),
+      gatherTestEvidence(evidence, wasPassing, loop.state.lastFailedAt),
+    ]);
+    if (!gathered.ok) {
+      return {
+        landed: false,
+        reason: 'refused',
+        diagnostics: `the harness could not run the accepted tests beside the task's test changes (${gathered.problem}); try again, or make the change smaller`,
+      };
+    }
+    const judged = judgeTestChanges(evidence, wasPassing, checks, gathered.accepted, gathered.onOldCode);
+    const refusal = await refuseTestChanges(context, task, candidate, tip, judged, gathered.accepted);
+    if (refusal !== undefined) return { landed: false, reason: 'refused', diagnostics: refusal };
+    const smoke = await smokeRegression(context, worktree, tip, checkContext);
     const regressed = new Set([
       ...regressions(checks, wasPassing),
       ...(smoke === undefined ? [] : ['smoke:smoke']),

@@ -7,7 +7,7 @@ import type { Sandbox } from '../sandbox/sandbox.ts';
 import { runAgentSession, withRateLimitRetries } from '../core/session.ts';
 import { commitWork } from '../core/set-aside.ts';
 import { guardUncommittedWork, type GuardFiring } from '../core/work-guards.ts';
-import { reviewCommittedWork } from '../core/review.ts';
+import { reviewCommittedWork, type CommittedReview } from '../core/review.ts';
 import { changedFiles, diffBetween, fileAt } from '../git/git.ts';
 import type { Config } from '../config/resolve.ts';
 import { saveAndReset } from '../loop/rollback.ts';
@@ -65,7 +65,9 @@ export async function reviewAttempt(
   task: TaskState,
   base: string,
   commit: string,
-): Promise<AttemptOutcome> {
+): Promise<
+  Extract<AttemptOutcome, { landed: false }> | { readonly landed: true; readonly review: CommittedReview }
+> {
   const worktree = context.loop.workspace;
   const files = await changedFiles(worktree, base, commit);
   const outside = outOfScope(
@@ -89,12 +91,12 @@ export async function reviewAttempt(
     base,
     commit,
   );
-  // The merge queue does not yet run the accepted tests on a candidate (the serial loop does): here a
-  // flagged test edit and a change to the contract are refused with the reason, never merged unjudged.
+  // Test changes are judged by the merge queue, which runs the accepted tests on the candidate (the
+  // hints are decided there). A change to the verification contract is refused here: parallel tasks
+  // do not make proposals of it (a serial run does).
   const findings = [
     ...review.violations,
     ...review.contract.map((change) => ({ guard: 'contract' as const, detail: change.detail })),
-    ...review.hints.map((hint) => ({ guard: 'test-gaming' as const, detail: hint.detail })),
   ];
   for (const violation of findings) {
     context.loop.emit({
@@ -113,7 +115,7 @@ export async function reviewAttempt(
       diagnostics: findings.map((violation) => `${violation.guard}: ${violation.detail}`).join('\n'),
     };
   }
-  return { landed: true, commit };
+  return { landed: true, review };
 }
 
 /** Why a session failed, with the end of its transcript (where a crash says what happened). */

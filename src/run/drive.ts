@@ -10,6 +10,7 @@ import { driveParallel } from '../parallel/coordinator.ts';
 import type { TaskTransport } from '../parallel/transport.ts';
 import { applyConfigEdits } from '../loop/config-reload.ts';
 import { takeProposalDecisions } from '../loop/proposal-decisions.ts';
+import { verifyBaseline } from '../loop/baseline.ts';
 import { saveAndReset } from '../loop/rollback.ts';
 import { firstStop, stopConditionsFor, type StopDecision } from '../core/budgets.ts';
 import type { RunState } from '../log/reducer.ts';
@@ -46,6 +47,7 @@ function stoppedByPerson(by: string): StopDecision {
 async function honourControls(
   context: LoopContext,
   options: DriveOptions,
+  moveBranch = true,
 ): Promise<StopDecision | undefined> {
   const stop = stopRequested(context.workspace);
   if (stop !== null) {
@@ -71,7 +73,7 @@ async function honourControls(
     });
   }
   const next = context.state.lastIteration + 1;
-  await takeProposalDecisions(context, next, readDecisions(context.workspace, context.runId));
+  await takeProposalDecisions(context, next, readDecisions(context.workspace, context.runId), moveBranch);
   for (const message of readSteer(context.workspace, context.runId, context.state.steering.length)) {
     context.emit({
       type: 'steer.received',
@@ -153,13 +155,15 @@ export async function driveRun(context: LoopContext, options: DriveOptions): Pro
       const decision = await driveParallel(context, {
         abort: options.abort,
         elapsedMs: (state) => activeElapsedMs(state, context.now()),
-        honourControls: () => honourControls(context, options),
+        honourControls: (moveBranch) => honourControls(context, options, moveBranch),
         ...(options.transport === undefined ? {} : { transport: options.transport }),
       });
       // A stop request that arrived while the workers drained is answered by this stop.
       clearStop(context.workspace);
       return stopWith(decision);
     }
+    // What holds and what fails where the run starts, before any worker (once per run).
+    await verifyBaseline(context);
     for (;;) {
       // Done or out of budget comes first: a person's stop request is then moot (and must not linger).
       // A person's edit of baton.yaml is taken before the budgets are looked at (or refused, with why).

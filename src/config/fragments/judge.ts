@@ -23,7 +23,7 @@ export const judgeSchema = z
       })
       .optional()
       .describe(
-        'A model that judges the evidence against the condition; it can veto "done", never grant it.',
+        'A model that judges the evidence against the condition (it can veto "done", never grant it), and the proposals a worker\'s change became (it may accept one with a reason; otherwise a person decides).',
       ),
     condition: z
       .string()

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
-import { passingBefore, regressions } from '../../core/evidence.ts';
-import { setAsideLateRepositories } from '../../core/set-aside.ts';
-import { changedPaths, headCommit, stashAll } from '../../git/git.ts';
+import { heldBefore, regressions } from '../../core/evidence.ts';
+import { headCommit } from '../../git/git.ts';
+import { tidyAfterChecks } from '../after-checks.ts';
 import type { CheckResult } from '../../log/events.ts';
 import type { FeatureList } from '../../workspace/features.ts';
 import type { LoopContext } from '../context.ts';
 import { rollBack } from '../rollback.ts';
 import { runAllChecks } from '../verify.ts';
-import { recordProposal } from '../../core/proposals.ts';
+import { propose } from '../propose.ts';
 import {
+  gatherTestEvidence,
   judgeTestChanges,
-  runAcceptedTests,
-  runOnOldCode,
+  noTestEvidence,
   type TestEvidenceInput,
   type TestJudgement,
 } from '../../core/test-evidence.ts';
@@ -34,32 +34,6 @@ export interface VerifiedWork {
   readonly refusals: readonly string[];
   /** The FEATURES.json the verdict and the record describe. */
   readonly features: FeatureList;
-}
-
-/**
- * Verification ran the worker's code again, after the guards looked: a nested repository it left would
- * be skipped by the stash and recorded by the next `git add`, so it is moved aside (core/set-aside.ts).
- * Returns the refusal for the judge, when there was one.
- */
-function setAsideAfterChecks(
-  context: LoopContext,
-  iteration: number,
-  changed: readonly string[],
-  folder: string,
-): string | undefined {
-  const late = setAsideLateRepositories(context.workspace, changed, {
-    dir: join(context.workspace, '.baton', 'scratch', context.runId, String(iteration), folder),
-    shown: `.baton/scratch/${context.runId}/${iteration}/${folder}/`,
-  });
-  if (late === undefined) return undefined;
-  context.emit({
-    type: 'guard.fired',
-    iteration,
-    guard: 'nested-repository',
-    action: 'moved',
-    details: late.details,
-  });
-  return late.reason;
 }
 
 /** What judging the worker's test changes needs; undefined when nothing of the worker's stands. */
@@ -101,45 +75,33 @@ export async function verifyWork(
   const hooks =
     work.hooks.length > 0 ? work.hooks : context.previousChecks.filter((check) => check.kind === 'hook');
   const evidence = testEvidenceInput(context, prepared, work, verifiedCommit);
+  const wasPassing = heldBefore(featuresBefore, context.previousChecks);
   let checks: readonly CheckResult[];
-  let accepted: readonly CheckResult[] | undefined;
-  let onOldCode: readonly CheckResult[] = [];
+  let gathered = noTestEvidence;
   if (rejected && context.previousChecks.length > 0) checks = context.previousChecks;
   else {
     // The accepted tests run on the worker's code in a worktree beside it, at the same time.
-    const [main, overlay, old] = await Promise.all([
-      runAllChecks(context, work.features, checkContext),
-      evidence === undefined ? Promise.resolve(undefined) : runAcceptedTests(evidence),
-      evidence === undefined ? Promise.resolve([]) : runOnOldCode(evidence, context.state.lastFailedAt),
+    const [main, judged] = await Promise.all([
+      runAllChecks(context, work.features, checkContext, wasPassing),
+      evidence === undefined
+        ? Promise.resolve(noTestEvidence)
+        : gatherTestEvidence(evidence, wasPassing, context.state.lastFailedAt),
     ]);
     checks = [...main, ...hooks];
-    accepted = overlay;
-    onOldCode = old;
+    gathered = judged;
   }
   context.emit({ type: 'verify.ended', iteration, commit: verifiedCommit, checks });
   throwIfInterrupted(context, iteration);
 
   // Whatever verification (or the worker) left uncommitted is stashed, never deleted; a nested repository
   // (which the stash would skip) is moved aside first.
-  const polluted = await changedPaths(context.workspace);
-  const late = setAsideAfterChecks(context, iteration, polluted, 'after-checks');
-  if (polluted.length > 0) {
-    const stash = await stashAll(
-      context.workspace,
-      `baton: files left uncommitted in iteration ${iteration}`,
-    );
-    context.emit({ type: 'tree.polluted', iteration, paths: polluted, stash });
-  }
-
-  const wasPassing = passingBefore(
-    featuresBefore.features.filter((feature) => feature.status === 'passing').map((feature) => feature.id),
-    context.previousChecks
-      .filter((check) => check.kind === 'oracle' && check.passed)
-      .map((check) => check.name),
-    context.previousChecks
-      .filter((check) => check.kind === 'hook' && check.passed)
-      .map((check) => check.name),
+  const { left: polluted, refusal: late } = await tidyAfterChecks(
+    context,
+    iteration,
+    'after-checks',
+    `baton: files left uncommitted in iteration ${iteration}`,
   );
+
   const regressed = regressions(checks, wasPassing);
   const verified = {
     checks,
@@ -152,9 +114,22 @@ export async function verifyWork(
     features: work.features,
   };
   if (rejected) return verified;
+  if (!gathered.ok) {
+    const detail = `the harness could not run the accepted tests beside the worker's test changes (${gathered.problem})`;
+    context.emit({
+      type: 'guard.fired',
+      iteration,
+      guard: 'test-gaming',
+      action: 'rejected',
+      details: [detail],
+    });
+    const refusal = `${detail}: its work was not accepted and was rolled back; try the change again, or make it smaller`;
+    return rollBackAndRecheck(context, prepared, verified, refusal, [refusal]);
+  }
   if (evidence !== undefined) {
-    const judged = judgeTestChanges(evidence, context.previousChecks, checks, accepted, onOldCode);
-    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged);
+    const { accepted, onOldCode } = gathered;
+    const judged = judgeTestChanges(evidence, wasPassing, checks, accepted, onOldCode);
+    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged, accepted);
     if (refusal !== undefined) {
       return rollBackAndRecheck(context, prepared, verified, refusal.rollback, refusal.refusals);
     }
@@ -192,6 +167,7 @@ async function refuseTestChanges(
   prepared: PreparedIteration,
   commit: string,
   judged: TestJudgement,
+  accepted: readonly CheckResult[] | undefined,
 ): Promise<{ readonly rollback: string; readonly refusals: readonly string[] } | undefined> {
   const { iteration } = prepared;
   if (judged.behaviour.length > 0) {
@@ -203,14 +179,18 @@ async function refuseTestChanges(
       action: 'proposed',
       details: reasons,
     });
-    const refusal = await recordProposal(context.workspace, context.runId, context.state, context.emit, {
-      iteration,
-      kind: 'behaviour',
-      reasons,
-      commit,
-      base: prepared.headBefore,
-      features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
-    });
+    const refusal = await propose(
+      context,
+      {
+        iteration,
+        kind: 'behaviour',
+        reasons,
+        commit,
+        base: prepared.headBefore,
+        features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
+      },
+      (accepted ?? []).filter((check) => !check.passed),
+    );
     return { rollback: `its test changes alter tested behaviour; ${refusal}`, refusals: [refusal] };
   }
   if (judged.vacuous.length > 0) {
@@ -253,20 +233,12 @@ async function rollBackAndRecheck(
   context.emit({ type: 'verify.ended', iteration, commit: prepared.headBefore, checks: recheck });
   // What the second verification left is handled like the first's: nested repositories aside, the rest
   // stashed (else the next iteration would commit it as a person's edit).
-  const leftAfterRollback = await changedPaths(context.workspace);
-  const lateAfterRollback = setAsideAfterChecks(
+  const { refusal: lateAfterRollback } = await tidyAfterChecks(
     context,
     iteration,
-    leftAfterRollback,
     'after-rollback-checks',
+    `baton: files left uncommitted by the checks after the rollback of iteration ${iteration}`,
   );
-  if (leftAfterRollback.length > 0) {
-    const stash = await stashAll(
-      context.workspace,
-      `baton: files left uncommitted by the checks after the rollback of iteration ${iteration}`,
-    );
-    context.emit({ type: 'tree.polluted', iteration, paths: leftAfterRollback, stash });
-  }
   return {
     ...verified,
     checks: recheck,

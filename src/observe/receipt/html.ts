@@ -24,7 +24,8 @@ function featuresTable(receipt: Receipt): string {
   const rows = receipt.features.list.map((feature) => {
     const evidence = feature.evidence;
     const status = feature.passing ? 'passing' : 'failing';
-    return `<tr><td class="${status}">${status}</td><td><code>${h(feature.id)}</code></td><td>${h(feature.title ?? '')}</td><td><code>${h(evidence?.command ?? '-')}</code></td><td>${h(evidence === null ? '-' : String(evidence.exitCode ?? evidence.ended))}</td><td><code>${h(evidence?.commit?.slice(0, 12) ?? '-')}</code></td><td>${h(evidence?.at ?? '-')}</td></tr>`;
+    const baseline = feature.passingAtBaseline === true ? ' (at baseline)' : '';
+    return `<tr><td class="${status}">${status}${baseline}</td><td><code>${h(feature.id)}</code></td><td>${h(feature.title ?? '')}</td><td><code>${h(evidence?.command ?? '-')}</code></td><td>${h(evidence === null ? '-' : String(evidence.exitCode ?? evidence.ended))}</td><td><code>${h(evidence?.commit?.slice(0, 12) ?? '-')}</code></td><td>${h(evidence?.at ?? '-')}</td></tr>`;
   });
   return `<h2>Features</h2><table><thead><tr><th>status</th><th>id</th><th>title</th><th>command</th><th>exit</th><th>commit</th><th>when</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

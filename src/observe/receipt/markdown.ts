@@ -17,7 +17,7 @@ function shortCommit(commit: string | null): string {
 function featureRow(feature: ReceiptFeature): string {
   const evidence = feature.evidence;
   const cells = [
-    feature.passing ? 'passing' : 'failing',
+    `${feature.passing ? 'passing' : 'failing'}${feature.passingAtBaseline === true ? ' (at baseline)' : ''}`,
     code(feature.id),
     feature.title === null ? '' : text(feature.title),
     evidence === null ? '-' : code(evidence.command),
@@ -66,6 +66,28 @@ export function renderMarkdown(receipt: Receipt): string {
       '|---|---|---|---|---|---|---|',
       ...receipt.features.list.map(featureRow),
     ]),
+    ...section(
+      'Baseline',
+      receipt.baseline === null
+        ? []
+        : [
+            `Verified at ${shortCommit(receipt.baseline.commit)} before any worker: ${receipt.baseline.passing.length} check(s) passed there (not the run's progress)${receipt.baseline.passing.length > 0 ? `: ${receipt.baseline.passing.slice(0, 20).map(code).join(', ')}` : ''}; ${receipt.baseline.failing.length} failed there (pre-existing)${receipt.baseline.failing.length > 0 ? `: ${receipt.baseline.failing.slice(0, 20).map(code).join(', ')}` : ''}.`,
+          ],
+    ),
+    ...section(
+      'Flaky checks (failed once, passed when run again; not blamed on the worker)',
+      receipt.flaky.map(
+        (entry) =>
+          `- ${entry.iteration === null ? 'parallel merge or judgement' : `iteration ${entry.iteration}`}: ${code(entry.check)} first ${text(entry.failedRun.ended)} (output ${code(entry.failedRun.outputPath)})`,
+      ),
+    ),
+    ...section(
+      'Proposals (changes to the verification contract or to tested behaviour)',
+      receipt.proposals.map(
+        (proposal) =>
+          `- ${code(proposal.id)} ${proposal.kind}, iteration ${proposal.iteration}, ${proposal.status}${proposal.decision === null ? '' : ` by ${text(proposal.decision.by)}${proposal.decision.reason === '' ? '' : ` (${text(proposal.decision.reason)})`}`}${proposal.appliedAs === null ? '' : `, applied as ${shortCommit(proposal.appliedAs)}`}: ${proposal.reasons.slice(0, 3).map(text).join('; ')} (${code(proposal.ref)})`,
+      ),
+    ),
     ...section(
       'Claims the judge rejected',
       receipt.rejectedClaims.map(

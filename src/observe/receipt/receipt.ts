@@ -32,8 +32,20 @@ export interface ReceiptFeature {
   /** From FEATURES.json at the last verified commit (null: not known). */
   readonly title: string | null;
   readonly passing: boolean;
+  /** It passed at the run's baseline, before any worker: not the run's progress (null: no baseline). */
+  readonly passingAtBaseline: boolean | null;
   /** The latest check of this feature the log reports on work that was kept. */
   readonly evidence: ReceiptCheck | null;
+}
+
+/** A check that failed and passed when run once more: flaky, not blamed on the worker. */
+export interface ReceiptFlakyCheck {
+  /** `kind:name`. */
+  readonly check: string;
+  /** The serial loop's iteration (null: a parallel merge or judgement). */
+  readonly iteration: number | null;
+  /** How the failed run ended, and its saved output. */
+  readonly failedRun: { readonly ended: string; readonly outputPath: string };
 }
 
 export interface ReceiptRef {
@@ -68,6 +80,25 @@ export interface Receipt {
     readonly total: number;
     readonly list: readonly ReceiptFeature[];
   };
+  /** The run's first verification, before any worker (null: the log has none). `kind:name` lists. */
+  readonly baseline: {
+    readonly commit: string;
+    readonly passing: readonly string[];
+    readonly failing: readonly string[];
+  } | null;
+  readonly flaky: readonly ReceiptFlakyCheck[];
+  /** Changes kept for a person or the model judge to decide (the contract's or tested behaviour's). */
+  readonly proposals: readonly {
+    readonly id: string;
+    readonly kind: 'contract' | 'behaviour';
+    readonly status: 'open' | 'accepted' | 'rejected';
+    readonly iteration: number;
+    readonly ref: string;
+    readonly reasons: readonly string[];
+    readonly decision: { readonly by: string; readonly reason: string } | null;
+    /** Where it landed on the branch (null: not applied). */
+    readonly appliedAs: string | null;
+  }[];
   readonly rejectedClaims: readonly {
     readonly iteration: number | null;
     readonly reason: string;
@@ -203,12 +234,45 @@ function features(input: ReceiptInput): ReceiptFeature[] {
   const ids = [
     ...new Set([...(input.featureTitles?.keys() ?? []), ...evidence.keys(), ...input.state.passingFeatures]),
   ];
+  const baseline = input.state.baseline;
   return ids.map((id) => ({
     id,
     title: input.featureTitles?.get(id) ?? null,
     passing: input.state.passingFeatures.includes(id),
+    passingAtBaseline:
+      baseline === null
+        ? null
+        : baseline.checks.some((check) => check.kind === 'feature' && check.name === id && check.passed),
     evidence: evidence.get(id) ?? null,
   }));
+}
+
+function baselineOf(state: RunState): Receipt['baseline'] {
+  if (state.baseline === null) return null;
+  const names = (passed: boolean): string[] =>
+    state.baseline?.checks
+      .filter((check) => check.passed === passed)
+      .map((check) => `${check.kind}:${check.name}`) ?? [];
+  return { commit: state.baseline.commit, passing: names(true), failing: names(false) };
+}
+
+function flakyChecks(events: readonly RunEvent[]): ReceiptFlakyCheck[] {
+  const found: ReceiptFlakyCheck[] = [];
+  for (const event of events) {
+    const checks =
+      event.type === 'verify.ended' || event.type === 'task.merged' || event.type === 'tasks.judged'
+        ? event.checks
+        : [];
+    for (const check of checks) {
+      if (check.flaky === undefined) continue;
+      found.push({
+        check: `${check.kind}:${check.name}`,
+        iteration: event.type === 'verify.ended' ? event.iteration : null,
+        failedRun: check.flaky,
+      });
+    }
+  }
+  return found;
 }
 
 function refOf(ref: string): ReceiptRef['kind'] {
@@ -376,6 +440,18 @@ export function buildReceipt(input: ReceiptInput): Receipt {
       total: Math.max(state.featuresTotal, list.length),
       list,
     },
+    baseline: baselineOf(state),
+    flaky: flakyChecks(events),
+    proposals: state.proposals.map((proposal) => ({
+      id: proposal.id,
+      kind: proposal.kind,
+      status: proposal.status,
+      iteration: proposal.iteration,
+      ref: proposal.ref,
+      reasons: proposal.reasons,
+      decision: proposal.decision,
+      appliedAs: proposal.appliedAs,
+    })),
     rejectedClaims,
     guards,
     commits,
