@@ -23,14 +23,16 @@ const test = (name: string, body: string): string =>
  * Three tasks on two workers, each a different kind of test change: t1 fixes its code and removes a
  * duplicate assertion (legitimate: its accepted test still passes on the new code); t2 changes tested
  * behaviour with its test (a proposal); t3 writes the missing test of F3 so that it passes whatever the
- * code does (evidence that does not discriminate: F3 fails at the baseline).
+ * code does (evidence that does not discriminate: F3 fails at the baseline); t4 also changes the test
+ * script of package.json (the verification contract: a proposal).
  */
 describe('the merge queue judges test changes as the serial loop does', () => {
-  it('lands a legitimate test edit, keeps a behaviour change as a proposal, refuses a vacuous test', async () => {
+  it('lands a legitimate test edit, keeps a behaviour change and a contract change as proposals, refuses a vacuous test', async () => {
     const tasks = [
       { id: 't1', features: ['F1'], scope: ['one.js', 'test/one.test.js'] },
       { id: 't2', features: ['F2'], scope: ['slug.js', 'test/slug.test.js'] },
       { id: 't3', features: ['F3'], scope: ['test/three.test.js'] },
+      { id: 't4', features: ['F4'], scope: ['four.js', 'package.json'] },
     ].map((task) => ({ ...task, dependsOn: [], verify: [] }));
     const agent: AgentScriptInput = {
       name: 'parallel judge test agent',
@@ -82,6 +84,15 @@ describe('the merge queue judges test changes as the serial loop does', () => {
           ],
           say: 'wrote the test of three',
         },
+        {
+          name: 't4',
+          when: { promptIncludes: '# Task t4 ' },
+          do: [
+            { write: { path: 'four.js', content: 'module.exports = 4;\n' } },
+            { write: { path: 'package.json', content: '{ "scripts": { "test": "exit 0" } }\n' } },
+          ],
+          say: 'wrote four.js; the test script is quicker now',
+        },
       ],
     };
     const workspace = await makeWorkspace({
@@ -89,6 +100,7 @@ describe('the merge queue judges test changes as the serial loop does', () => {
         feature('F1', 'node --test test/one.test.js'),
         feature('F2', 'node --test test/slug.test.js'),
         feature('F3', 'node --test test/three.test.js'),
+        feature('F4', 'test -f four.js'),
       ],
       files: {
         'README.md': '# lib\n',
@@ -100,6 +112,7 @@ describe('the merge queue judges test changes as the serial loop does', () => {
         'slug.js': "module.exports = (a, b) => a + '-' + b;\n",
         'test/slug.test.js': test('slug', "  assert.strictEqual(require('../slug.js')('a', 'b'), 'a-b');"),
         'three.js': 'module.exports = () => 0;\n',
+        'package.json': '{ "scripts": { "test": "node --test" } }\n',
       },
       agentYaml: 'agent:\n  type: scripted\n  script: agent.json\n  timeout: 1m',
     });
@@ -130,10 +143,13 @@ describe('the merge queue judges test changes as the serial loop does', () => {
     expect(guards).toContain('t2 test-gaming proposed');
     expect(guards).toContain('t3 vacuous-check rejected');
     expect(guards.filter((entry) => entry.startsWith('t1'))).toEqual([]);
-    expect(result.state.proposals.map((proposal) => [proposal.id, proposal.kind, proposal.status])).toEqual([
-      ['P1', 'behaviour', 'open'],
-    ]);
-    expect(result.state.proposals[0]?.features).toEqual(['F2']);
+    expect(guards).toContain('t4 contract proposed');
+    expect(
+      result.state.proposals
+        .map((proposal) => `${proposal.kind} ${proposal.status} ${proposal.features.join(',')}`)
+        .sort(),
+    ).toEqual(['behaviour open F2', 'contract open ']);
+    expect(merged).not.toContain('t4');
     expect(result.state.passingFeatures).toContain('F1');
     expect(result.state.passingFeatures).not.toContain('F3');
     expect(result.stop.reason).not.toBe('done');

@@ -11,6 +11,7 @@ import { reviewCommittedWork, type CommittedReview } from '../core/review.ts';
 import { changedFiles, diffBetween, fileAt } from '../git/git.ts';
 import type { Config } from '../config/resolve.ts';
 import { saveAndReset } from '../loop/rollback.ts';
+import { propose } from '../loop/propose.ts';
 import type { TaskReturnReason, Usage } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
 import { matchesAny } from '../util/glob.ts';
@@ -92,13 +93,8 @@ export async function reviewAttempt(
     commit,
   );
   // Test changes are judged by the merge queue, which runs the accepted tests on the candidate (the
-  // hints are decided there). A change to the verification contract is refused here: parallel tasks
-  // do not make proposals of it (a serial run does).
-  const findings = [
-    ...review.violations,
-    ...review.contract.map((change) => ({ guard: 'contract' as const, detail: change.detail })),
-  ];
-  for (const violation of findings) {
+  // hints are decided there).
+  for (const violation of review.violations) {
     context.loop.emit({
       type: 'guard.fired',
       iteration: 0,
@@ -108,12 +104,34 @@ export async function reviewAttempt(
       details: [violation.detail],
     });
   }
-  if (findings.length > 0) {
+  if (review.violations.length > 0) {
     return {
       landed: false,
       reason: 'refused',
-      diagnostics: findings.map((violation) => `${violation.guard}: ${violation.detail}`).join('\n'),
+      diagnostics: review.violations.map((violation) => `${violation.guard}: ${violation.detail}`).join('\n'),
     };
+  }
+  // A change to the verification contract is not merged: it is kept as a proposal, as in a serial run
+  // (applied on the integration branch between merges once a person or the model judge accepts it).
+  if (review.contract.length > 0) {
+    const reasons = review.contract.map((change) => `the task ${change.detail}`);
+    context.loop.emit({
+      type: 'guard.fired',
+      iteration: 0,
+      task: task.spec.id,
+      guard: 'contract',
+      action: 'proposed',
+      details: reasons,
+    });
+    const refusal = await propose(context.loop, {
+      iteration: 0,
+      kind: 'contract',
+      reasons,
+      commit,
+      base,
+      features: [...new Set(review.contract.flatMap((change) => change.features))],
+    });
+    return { landed: false, reason: 'refused', diagnostics: refusal };
   }
   return { landed: true, review };
 }
