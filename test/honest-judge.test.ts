@@ -474,6 +474,10 @@ describe('an honest judge on a realistic history', () => {
                 ? row.decision
                 : 'refused, or a proposal',
       }));
+      // The table the issue asks to be stated, printed for the record (the assertion is the one below).
+      process.stdout.write(
+        `honest judge replay:\n${table.map((row, index) => `  ${String(index + 1).padStart(2)}. ${row.kind.padEnd(16)} ${row.decision.padEnd(20)} ${row.step}`).join('\n')}\n`,
+      );
       expect(table).toEqual(expected);
       expect(run.stop).toBe('done');
       // The original behaviour holds on what the branch ends with: the baseline's own tests pass on it.
