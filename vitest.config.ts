@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A machine missing bubblewrap, redis-server or Chromium fails at once, saying what to install.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
  */
 export function launchChromium(): Promise<Browser> {
   if (!existsSync('/usr/bin/chromium')) {
-    throw new Error('Chromium is missing: apt-get install chromium (.ci/run installs it)');
+    throw new Error('Chromium is missing: run ./scripts/test.sh, or `sudo apt-get install -y chromium`');
   }
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
