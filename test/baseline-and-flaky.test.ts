@@ -189,3 +189,27 @@ describe('a flaky check', () => {
     expect(renderMarkdown(receipt)).toContain('Flaky checks');
   });
 });
+
+describe('a proposal that also breaks another check', () => {
+  it('says so in its reasons, so whoever accepts it knows', async () => {
+    const workspace = await makeWorkspace({
+      files: {
+        'README.md': '# project\n',
+        'one.sh': 'echo 1\n',
+        'test/one.test.sh': '[ "$(sh one.sh)" = 1 ]\n',
+        'test/two.test.sh': '[ "$(sh one.sh)x" = 1x ]\n',
+      },
+      features: [feature('F1', 'sh test/one.test.sh'), feature('F2', 'sh test/two.test.sh')],
+      budgets: { iterations: 1, noProgressIterations: 0 },
+    });
+    const agent = createFunctionAgent(({ cwd }) => {
+      writeFileSync(join(cwd, 'one.sh'), 'echo 2\n');
+      writeFileSync(join(cwd, 'test/one.test.sh'), '[ "$(sh one.sh)" = 2 ]\n');
+      return 'one is 2 now';
+    });
+    const result = await runLoop({ workspace, agent });
+    const [proposal] = result.state.proposals;
+    expect(proposal?.kind).toBe('behaviour');
+    expect(proposal?.reasons.join('\n')).toContain('it also breaks feature:F2, which passed before');
+  });
+});

@@ -129,7 +129,7 @@ export async function verifyWork(
   if (evidence !== undefined) {
     const { accepted, onOldCode } = gathered;
     const judged = judgeTestChanges(evidence, wasPassing, checks, accepted, onOldCode);
-    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged, accepted);
+    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged, accepted, regressed);
     if (refusal !== undefined) {
       return rollBackAndRecheck(context, prepared, verified, refusal.rollback, refusal.refusals);
     }
@@ -168,10 +168,17 @@ async function refuseTestChanges(
   commit: string,
   judged: TestJudgement,
   accepted: readonly CheckResult[] | undefined,
+  regressed: readonly string[],
 ): Promise<{ readonly rollback: string; readonly refusals: readonly string[] } | undefined> {
   const { iteration } = prepared;
   if (judged.behaviour.length > 0) {
-    const reasons = judged.behaviour.map((change) => change.detail);
+    // Whoever decides sees everything accepting it would change, the checks it breaks included.
+    const reasons = [
+      ...judged.behaviour.map((change) => change.detail),
+      ...(regressed.length === 0
+        ? []
+        : [`with the worker's own tests it also breaks ${regressed.join(', ')}, which passed before`]),
+    ];
     context.emit({
       type: 'guard.fired',
       iteration,
