@@ -8,7 +8,9 @@ import type { RunEvent } from '../src/log/events.ts';
 import { renderMarkdown } from '../src/observe/receipt/markdown.ts';
 import { createFunctionAgent } from '../src/testing/function-agent.ts';
 import { eventLogPath } from '../src/workspace/paths.ts';
-import { feature, git, makeWorkspace } from './helpers.ts';
+import { checkOutRunBranch, feature, git, makeWorkspace } from './helpers.ts';
+import { decideProposal } from '../src/api/proposals.ts';
+import { readFeatureList } from '../src/workspace/features.ts';
 
 function eventsOf(workspace: string, runId: string): readonly RunEvent[] {
   return readEventLog(eventLogPath(workspace, runId)).events;
@@ -211,5 +213,43 @@ describe('a proposal that also breaks another check', () => {
     const [proposal] = result.state.proposals;
     expect(proposal?.kind).toBe('behaviour');
     expect(proposal?.reasons.join('\n')).toContain('it also breaks feature:F2, which passed before');
+  });
+  it('once accepted, is verified on the branch: what it broke is recorded, not blamed on the next worker', async () => {
+    const workspace = await makeWorkspace({
+      files: {
+        'README.md': '# project\n',
+        'one.sh': 'echo 1\n',
+        'test/one.test.sh': '[ "$(sh one.sh)" = 1 ]\n',
+        'test/two.test.sh': '[ "$(sh one.sh)x" = 1x ]\n',
+      },
+      features: [feature('F1', 'sh test/one.test.sh'), feature('F2', 'sh test/two.test.sh')],
+      budgets: { iterations: 2, noProgressIterations: 0 },
+    });
+    const agent = createFunctionAgent(({ cwd, env }) => {
+      if (env.BATON_ITERATION !== '1') return 'nothing to do';
+      writeFileSync(join(cwd, 'one.sh'), 'echo 2\n');
+      writeFileSync(join(cwd, 'test/one.test.sh'), '[ "$(sh one.sh)" = 2 ]\n');
+      return 'one is 2 now';
+    });
+    const result = await runLoop({
+      workspace,
+      agent,
+      onEvent: (event) => {
+        if (event.type === 'proposal.created')
+          decideProposal(workspace, event.id, 'accepted', 'two is the new one');
+      },
+    });
+    const verified = eventsOf(workspace, result.runId).find((event) => event.type === 'proposals.verified');
+    expect(verified?.type === 'proposals.verified' ? verified.ids : []).toEqual(['P1']);
+    expect(verified?.type === 'proposals.verified' ? verified.passingFeatures : []).toEqual(['F1']);
+    const [, second] = result.state.iterations;
+    // F2 passed before the proposal and fails after it: the person's accepted change, not the worker's.
+    expect(second?.rolledBack).toBe(false);
+    expect(second?.regressed).toEqual([]);
+    expect(result.state.passingFeatures).toEqual(['F1']);
+    checkOutRunBranch(workspace, result.state);
+    expect(readFileSync(join(workspace, 'one.sh'), 'utf8')).toBe('echo 2\n');
+    const list = readFeatureList(workspace);
+    expect(list.ok ? list.list.features.map((entry) => entry.status) : []).toEqual(['passing', 'failing']);
   });
 });

@@ -22,7 +22,7 @@ const goldenDir = join(import.meta.dirname, 'fixtures', 'golden-logs');
 describe('event schemas', () => {
   it('are the one list of event types, and validate every field', () => {
     expect([...runEventTypes].sort()).toEqual(Object.keys(runEventSchemas).sort());
-    expect(runEventTypes).toHaveLength(43);
+    expect(runEventTypes).toHaveLength(44);
     const good = { seq: 1, at: 'x', type: 'verify.ended', iteration: 1, commit: 'abc', checks: [] };
     expect(parseEventLine(JSON.stringify(good)).ok).toBe(true);
     const bad = parseEventLine(JSON.stringify({ ...good, checks: [{ name: 'F1' }] }));
@@ -88,13 +88,20 @@ function workspaceWith(log: string): { workspace: string; runId: string } {
 /** What resume used to rebuild by scanning the log: the reference the fold must agree with. */
 function scannedChecks(events: readonly RunEvent[], state: RunState) {
   const byIteration = new Map<number, readonly CheckResult[]>();
-  let lastEnded: number | undefined;
+  let ended = false;
+  let previous: readonly CheckResult[] = [];
   for (const event of events) {
     if (event.type === 'verify.ended') byIteration.set(event.iteration, event.checks);
-    if (event.type === 'iteration.ended') lastEnded = event.iteration;
+    if (event.type === 'iteration.ended') {
+      ended = true;
+      previous = byIteration.get(event.iteration) ?? [];
+    }
+    // The baseline holds until an iteration ends; a verification after accepted proposals, from then on.
+    if (event.type === 'baseline.verified' && !ended) previous = event.checks;
+    if (event.type === 'proposals.verified') previous = event.checks;
   }
   return {
-    previous: lastEnded === undefined ? [] : (byIteration.get(lastEnded) ?? []),
+    previous,
     atCheckpoint:
       state.lastCheckpoint === null ? [] : (byIteration.get(state.lastCheckpoint.iteration) ?? []),
   };

@@ -69,6 +69,8 @@ export function formatEvent(event: RunEvent): string | undefined {
       return `  commit   ${short(event.commit)} (${event.purpose === 'work' ? "the worker's changes" : 'statuses and progress'})`;
     case 'verify.ended':
       return `  verify   ${event.checks.map((check) => `${check.name} ${check.passed ? (check.flaky === undefined ? '✓' : '✓ (flaky)') : '✗'}`).join('  ')}`;
+    case 'proposals.verified':
+      return `  verify   after ${event.ids.join(', ')}: ${event.checks.map((check) => `${check.name} ${check.passed ? '✓' : '✗'}`).join('  ')}`;
     case 'baseline.verified':
       return `\nbaseline at ${short(event.commit)}: ${event.checks.map((check) => `${check.name} ${check.passed ? '✓' : '✗'}`).join('  ')}`;
     case 'tree.polluted':

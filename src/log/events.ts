@@ -382,6 +382,17 @@ export const runEventSchemas = {
     commit: z.string().nullable(),
     detail: z.string(),
   }),
+  /**
+   * The branch verified again once accepted proposals were put on it (added in version 5): the statuses
+   * they leave (recorded in FEATURES.json, `commit`) are what the next iteration or merge is measured by.
+   */
+  'proposals.verified': event('proposals.verified', {
+    iteration: z.number(),
+    ids: strings,
+    commit: z.string(),
+    checks,
+    passingFeatures: strings,
+  }),
   'tasks.planned': event('tasks.planned', {
     revision: z.number(),
     tasks: z.array(plannedTaskSchema).readonly(),

@@ -53,7 +53,8 @@ export const upcasters: readonly Upcaster[] = [
     up: (event) => ({ ...event, v: 4 }),
   },
   {
-    // Version 5 added the run's baseline verification (the event `baseline.verified`) and the optional
+    // Version 5 added the run's baseline verification (the event `baseline.verified`), the verification
+    // after accepted proposals are applied (`proposals.verified`) and the optional
     // `flaky` of a check result (a failure that passed when run once more); no field of version 4 changed.
     from: 4,
     up: (event) => ({ ...event, v: 5 }),

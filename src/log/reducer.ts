@@ -147,11 +147,18 @@ export interface ProposalState {
   /** Where it landed on the run's branch (null: not yet, or it could not be applied: see `applyProblem`). */
   readonly appliedAs: string | null;
   readonly applyProblem: string | null;
+  /** The branch was verified after it was applied (`proposals.verified`). */
+  readonly verified: boolean;
 }
 
 /** Proposals waiting for a decision. */
 export function openProposals(state: RunState): readonly ProposalState[] {
   return state.proposals.filter((proposal) => proposal.status === 'open');
+}
+
+/** Proposals put on the branch whose verification is not recorded yet (a crash came in between). */
+export function proposalsToVerify(state: RunState): readonly ProposalState[] {
+  return state.proposals.filter((proposal) => proposal.appliedAs !== null && !proposal.verified);
 }
 
 /** Accepted proposals not yet on the branch (and not refused by git when they were tried). */
@@ -571,6 +578,7 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
             decision: null,
             appliedAs: null,
             applyProblem: null,
+            verified: false,
           },
         ],
       };
@@ -584,6 +592,18 @@ export function reduceRunState(state: RunState, event: RunEvent): RunState {
         appliedAs: event.commit,
         applyProblem: event.commit === null ? event.detail : null,
       });
+    case 'proposals.verified':
+      // What is on the branch now, the accepted change included: the next iteration is measured by it.
+      return {
+        ...next,
+        proposals: next.proposals.map((proposal) =>
+          event.ids.includes(proposal.id) ? { ...proposal, verified: true } : proposal,
+        ),
+        previousChecks: event.checks,
+        lastFailedAt: withFailures(next.lastFailedAt, event.commit, event.checks),
+        featuresPassing: event.passingFeatures.length,
+        passingFeatures: event.passingFeatures,
+      };
     case 'tasks.planned':
     case 'plan.refused':
       return withParallel(
