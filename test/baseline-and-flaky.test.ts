@@ -235,8 +235,9 @@ describe('a proposal that also breaks another check', () => {
       workspace,
       agent,
       onEvent: (event) => {
-        if (event.type === 'proposal.created')
+        if (event.type === 'proposal.created') {
           decideProposal(workspace, event.id, 'accepted', 'two is the new one');
+        }
       },
     });
     const verified = eventsOf(workspace, result.runId).find((event) => event.type === 'proposals.verified');
