@@ -7,6 +7,7 @@ import { describeUnsafeReason, readInside, readRegularFile, UnsafeFileError } fr
 import { sanitizeText } from '../util/text.ts';
 
 import { defineCheck, type CheckContext, type CheckSpecBase } from './define-check.ts';
+import { projectEnv } from './project-path.ts';
 
 /** A command whose exit status is the verdict: a feature's verify, an oracle, the smoke test. */
 export interface CommandCheckSpec extends CheckSpecBase {
@@ -26,9 +27,10 @@ function safeFileName(name: string): string {
 async function runCommandCheck(spec: CommandCheckSpec, context: CheckContext): Promise<CheckResult> {
   const outputFile = join(context.outputDir, `${spec.kind}-${safeFileName(spec.name)}.log`);
   const cwd = context.cwd ?? context.workspace;
+  // The project's commands run on the project's toolchain, not on baton's own Node (project-path.ts).
   const wrapped = context.sandbox.wrap({
     command: spec.command,
-    env: context.env,
+    env: projectEnv(context.env),
     workspace: cwd,
   });
   const result = await runProcess({
