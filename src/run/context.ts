@@ -12,6 +12,7 @@ import type { LoopContext } from '../loop/context.ts';
 import { createAgentFromConfig } from '../agents/registry.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
 import { configText } from '../loop/config-reload.ts';
+import { modelReachWarning } from '../sandbox/model-reach.ts';
 
 export interface ContextInput {
   readonly workspace: string;
@@ -31,7 +32,11 @@ export interface ContextInput {
 /** Everything an iteration needs, built the same way for a new run and for a resumed one. */
 export async function buildLoopContext(input: ContextInput): Promise<LoopContext> {
   const { config, workspace } = input;
-  const { sandbox, warning } = await prepareSandbox(workspace, config.sandbox);
+  const prepared = await prepareSandbox(workspace, config.sandbox);
+  const { sandbox } = prepared;
+  const blind = modelReachWarning(config.agent, sandbox.network);
+  const warning =
+    [prepared.warning, blind].filter((line): line is string => line !== undefined).join('; ') || undefined;
   const agent =
     input.agent ?? (config.agent === undefined ? undefined : createAgentFromConfig(config.agent, workspace));
   if (agent === undefined) {
