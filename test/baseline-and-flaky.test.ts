@@ -192,45 +192,41 @@ describe('a flaky check', () => {
   });
 });
 
+/**
+ * F1 and F2 both pass on one.sh; the first worker makes one.sh print 2 and changes F1's test to expect it
+ * (a behaviour change, a proposal), which also breaks F2. Later workers do nothing.
+ */
+async function oneBecomesTwo(iterations: number) {
+  const workspace = await makeWorkspace({
+    files: {
+      'README.md': '# project\n',
+      'one.sh': 'echo 1\n',
+      'test/one.test.sh': '[ "$(sh one.sh)" = 1 ]\n',
+      'test/two.test.sh': '[ "$(sh one.sh)x" = 1x ]\n',
+    },
+    features: [feature('F1', 'sh test/one.test.sh'), feature('F2', 'sh test/two.test.sh')],
+    budgets: { iterations, noProgressIterations: 0 },
+  });
+  const agent = createFunctionAgent(({ cwd, env }) => {
+    if (env.BATON_ITERATION !== '1') return 'nothing to do';
+    writeFileSync(join(cwd, 'one.sh'), 'echo 2\n');
+    writeFileSync(join(cwd, 'test/one.test.sh'), '[ "$(sh one.sh)" = 2 ]\n');
+    return 'one is 2 now';
+  });
+  return { workspace, agent };
+}
+
 describe('a proposal that also breaks another check', () => {
   it('says so in its reasons, so whoever accepts it knows', async () => {
-    const workspace = await makeWorkspace({
-      files: {
-        'README.md': '# project\n',
-        'one.sh': 'echo 1\n',
-        'test/one.test.sh': '[ "$(sh one.sh)" = 1 ]\n',
-        'test/two.test.sh': '[ "$(sh one.sh)x" = 1x ]\n',
-      },
-      features: [feature('F1', 'sh test/one.test.sh'), feature('F2', 'sh test/two.test.sh')],
-      budgets: { iterations: 1, noProgressIterations: 0 },
-    });
-    const agent = createFunctionAgent(({ cwd }) => {
-      writeFileSync(join(cwd, 'one.sh'), 'echo 2\n');
-      writeFileSync(join(cwd, 'test/one.test.sh'), '[ "$(sh one.sh)" = 2 ]\n');
-      return 'one is 2 now';
-    });
+    const { workspace, agent } = await oneBecomesTwo(1);
     const result = await runLoop({ workspace, agent });
     const [proposal] = result.state.proposals;
     expect(proposal?.kind).toBe('behaviour');
     expect(proposal?.reasons.join('\n')).toContain('it also breaks feature:F2, which passed before');
   });
+
   it('once accepted, is verified on the branch: what it broke is recorded, not blamed on the next worker', async () => {
-    const workspace = await makeWorkspace({
-      files: {
-        'README.md': '# project\n',
-        'one.sh': 'echo 1\n',
-        'test/one.test.sh': '[ "$(sh one.sh)" = 1 ]\n',
-        'test/two.test.sh': '[ "$(sh one.sh)x" = 1x ]\n',
-      },
-      features: [feature('F1', 'sh test/one.test.sh'), feature('F2', 'sh test/two.test.sh')],
-      budgets: { iterations: 2, noProgressIterations: 0 },
-    });
-    const agent = createFunctionAgent(({ cwd, env }) => {
-      if (env.BATON_ITERATION !== '1') return 'nothing to do';
-      writeFileSync(join(cwd, 'one.sh'), 'echo 2\n');
-      writeFileSync(join(cwd, 'test/one.test.sh'), '[ "$(sh one.sh)" = 2 ]\n');
-      return 'one is 2 now';
-    });
+    const { workspace, agent } = await oneBecomesTwo(2);
     const result = await runLoop({
       workspace,
       agent,

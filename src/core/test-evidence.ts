@@ -57,9 +57,10 @@ export function acceptedTestsToRestore(input: Pick<TestEvidenceInput, 'review' |
  * Every check, run on the worker's code with the accepted versions of the tests it changed put back. A
  * check in `passedBefore` that fails there is run once more before it counts as changed behaviour.
  */
-export async function runAcceptedTests(
+async function runAcceptedTests(
   input: TestEvidenceInput,
-  passedBefore: ReadonlySet<string> = new Set(),
+  candidateTree: ReadonlyMap<string, string>,
+  passedBefore: ReadonlySet<string>,
 ): Promise<CheckResult[] | undefined> {
   const paths = acceptedTestsToRestore(input);
   if (paths.length === 0) return undefined;
@@ -75,9 +76,7 @@ export async function runAcceptedTests(
   const specs = verificationChecks(input.features.features, input.config);
   const tests = [
     ...new Set([
-      ...[...(await listTree(input.workspace, input.candidate)).keys()].filter((path) =>
-        matchesAny(path, input.config.guards.testFiles),
-      ),
+      ...[...candidateTree.keys()].filter((path) => matchesAny(path, input.config.guards.testFiles)),
       ...paths,
     ]),
   ];
@@ -104,8 +103,9 @@ export async function runAcceptedTests(
  * checks name): otherwise the failure on that code, with the same tests, already stands. Runs beside the
  * main verification, so it cannot know yet which features pass: the decision filters afterwards.
  */
-export async function runOnOldCode(
+async function runOnOldCode(
   input: TestEvidenceInput,
+  candidateTree: ReadonlyMap<string, string>,
   lastFailedAt: Readonly<Record<string, string>>,
 ): Promise<CheckResult[]> {
   if (!input.config.guards.testGaming) return [];
@@ -118,7 +118,6 @@ export async function runOnOldCode(
   if (features.length === 0 || workerTestPaths(input.review.changed, testFiles, named).length === 0) {
     return [];
   }
-  const candidateTree = await listTree(input.workspace, input.candidate);
   const candidateTests = [...candidateTree.keys()].filter(
     (path) => matchesAny(path, testFiles) || named.has(path),
   );
@@ -134,7 +133,7 @@ export async function runOnOldCode(
   const helpers = candidateTests.filter(
     (path) => ![...mentioned.values()].some((paths) => paths.includes(path)),
   );
-  const trees = new Map<string, Map<string, string>>();
+  const trees = new Map<string, ReadonlyMap<string, string>>();
   const byCommit = new Map<string, Feature[]>();
   for (const feature of features) {
     const commit = lastFailedAt[feature.id] ?? '';
@@ -195,9 +194,16 @@ export async function gatherTestEvidence(
   passedBefore: ReadonlySet<string>,
   lastFailedAt: Readonly<Record<string, string>>,
 ): Promise<GatheredTestEvidence> {
+  let candidateTree: ReadonlyMap<string, string>;
+  try {
+    // Listed once, for both runs.
+    candidateTree = await listTree(input.workspace, input.candidate);
+  } catch (error) {
+    return { ok: false, problem: describeError(error) };
+  }
   const [accepted, onOldCode] = await Promise.allSettled([
-    runAcceptedTests(input, passedBefore),
-    runOnOldCode(input, lastFailedAt),
+    runAcceptedTests(input, candidateTree, passedBefore),
+    runOnOldCode(input, candidateTree, lastFailedAt),
   ]);
   if (accepted.status === 'rejected') return { ok: false, problem: describeError(accepted.reason) };
   if (onOldCode.status === 'rejected') return { ok: false, problem: describeError(onOldCode.reason) };

@@ -6,6 +6,7 @@ import type { CheckResult } from '../log/events.ts';
 import type { ProposalState } from '../log/reducer.ts';
 import { stateFiles } from '../workspace/paths.ts';
 import { clip } from '../util/text.ts';
+import type { TestJudgement } from '../core/test-evidence.ts';
 import type { LoopContext } from './context.ts';
 
 /** The model judge's view of a proposal, all of it harness-held: git objects and the checks' saved output. */
@@ -73,4 +74,76 @@ export async function propose(
     reason: opinion.reason,
   });
   return `the change was kept as proposal ${created.id} and the model judge accepted it (${clip(opinion.reason, 600)}): it is put on the branch before the next iteration; do not make it again`;
+}
+
+/** Whose test changes are judged: a serial iteration's worker, or a parallel task (its id). */
+export interface TestChangeSource {
+  readonly iteration: number;
+  /** Set for a parallel task: its guard firings carry it. */
+  readonly task?: string;
+  /** The commit with the test changes, and the accepted one it was made on. */
+  readonly commit: string;
+  readonly base: string;
+}
+
+/** What the judgement of test changes decided: a proposal was made, or the work is refused as vacuous. */
+export interface TestChangeRefusal {
+  readonly proposed: boolean;
+  /** What the next session reads. */
+  readonly refusal: string;
+}
+
+/**
+ * The judgement of a worker's (or task's) test changes as events, in every mode: a change of tested
+ * behaviour becomes a proposal (its reasons name the other checks it breaks, `regressed`), evidence that
+ * does not discriminate is refused. Undefined: the test changes stand.
+ */
+export async function refuseTestChanges(
+  context: LoopContext,
+  source: TestChangeSource,
+  judged: TestJudgement,
+  accepted: readonly CheckResult[] | undefined,
+  regressed: readonly string[] = [],
+): Promise<TestChangeRefusal | undefined> {
+  const who = source.task === undefined ? 'worker' : 'task';
+  const fired = { iteration: source.iteration, ...(source.task === undefined ? {} : { task: source.task }) };
+  if (judged.behaviour.length > 0) {
+    // Whoever decides sees everything accepting it would change, the checks it breaks included.
+    const reasons = [
+      ...judged.behaviour.map((change) => change.detail),
+      ...(regressed.length === 0
+        ? []
+        : [`with the ${who}'s own tests it also breaks ${regressed.join(', ')}, which passed before`]),
+    ];
+    context.emit({
+      type: 'guard.fired',
+      ...fired,
+      guard: 'test-gaming',
+      action: 'proposed',
+      details: reasons,
+    });
+    const refusal = await propose(
+      context,
+      {
+        iteration: source.iteration,
+        kind: 'behaviour',
+        reasons,
+        commit: source.commit,
+        base: source.base,
+        features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
+      },
+      (accepted ?? []).filter((check) => !check.passed),
+    );
+    return { proposed: true, refusal };
+  }
+  if (judged.vacuous.length === 0) return undefined;
+  const details = judged.vacuous.map(
+    (id) =>
+      `feature ${id} passes with the ${who}'s tests also on the code where it last failed (${(context.state.lastFailedAt[id] ?? '').slice(0, 12)}): its check does not tell the old code from the new`,
+  );
+  context.emit({ type: 'guard.fired', ...fired, guard: 'vacuous-check', action: 'rejected', details });
+  return {
+    proposed: false,
+    refusal: `the ${who}'s evidence does not discriminate: ${details.join('; ')}. Make the tests fail on the code without the feature`,
+  };
 }

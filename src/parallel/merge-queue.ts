@@ -12,13 +12,8 @@ import { passingBefore, passingIds, regressions } from '../core/evidence.ts';
 import { integrationFeatures, recordFeatureChecks } from './feature-evidence.ts';
 import { reviewAttempt, type AttemptOutcome } from './task-worker.ts';
 import { detachedWorktreeAt, runWorktreesDir } from './worktrees.ts';
-import {
-  gatherTestEvidence,
-  judgeTestChanges,
-  type TestEvidenceInput,
-  type TestJudgement,
-} from '../core/test-evidence.ts';
-import { propose } from '../loop/propose.ts';
+import { gatherTestEvidence, judgeTestChanges, type TestEvidenceInput } from '../core/test-evidence.ts';
+import { refuseTestChanges } from '../loop/propose.ts';
 import type { Feature } from '../workspace/features.ts';
 
 export type MergeOutcome =
@@ -102,60 +97,6 @@ async function smokeRegression(
 }
 
 /**
- * A task's test changes that alter tested behaviour become a proposal (kept under its ref for a person,
- * or the model judge, to accept: applied on the integration branch between merges); evidence that does
- * not discriminate is refused. Returns the diagnostics the task goes back with (undefined: they stand).
- */
-async function refuseTestChanges(
-  context: ParallelContext,
-  task: TaskState,
-  candidate: string,
-  tip: string,
-  judged: TestJudgement,
-  accepted: readonly CheckResult[] | undefined,
-): Promise<string | undefined> {
-  const { loop } = context;
-  const id = task.spec.id;
-  if (judged.behaviour.length > 0) {
-    const reasons = judged.behaviour.map((change) => change.detail);
-    loop.emit({
-      type: 'guard.fired',
-      iteration: 0,
-      task: id,
-      guard: 'test-gaming',
-      action: 'proposed',
-      details: reasons,
-    });
-    return propose(
-      loop,
-      {
-        iteration: 0,
-        kind: 'behaviour',
-        reasons,
-        commit: candidate,
-        base: tip,
-        features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
-      },
-      (accepted ?? []).filter((check) => !check.passed),
-    );
-  }
-  if (judged.vacuous.length === 0) return undefined;
-  const details = judged.vacuous.map(
-    (feature) =>
-      `feature ${feature} passes with the task's tests also on the code where it last failed (${(loop.state.lastFailedAt[feature] ?? '').slice(0, 12)}): its check does not tell the old code from the new`,
-  );
-  loop.emit({
-    type: 'guard.fired',
-    iteration: 0,
-    task: id,
-    guard: 'vacuous-check',
-    action: 'rejected',
-    details,
-  });
-  return `the task's evidence does not discriminate: ${details.join('; ')}. Make the tests fail on the code without the feature`;
-}
-
-/**
  * Land one finished task, deterministically and with no model involved: rebase its commit onto the
  * integration tip in the merge worktree, run its checks there, and fast-forward the integration branch
  * only when they pass. A conflict or a failing check sends the task back with the diagnostics.
@@ -224,8 +165,16 @@ export async function mergeTask(
       };
     }
     const judged = judgeTestChanges(evidence, wasPassing, checks, gathered.accepted, gathered.onOldCode);
-    const refusal = await refuseTestChanges(context, task, candidate, tip, judged, gathered.accepted);
-    if (refusal !== undefined) return { landed: false, reason: 'refused', diagnostics: refusal };
+    // A change of tested behaviour is a proposal, applied between merges once accepted.
+    const testRefusal = await refuseTestChanges(
+      loop,
+      { iteration: 0, task: id, commit: candidate, base: tip },
+      judged,
+      gathered.accepted,
+    );
+    if (testRefusal !== undefined) {
+      return { landed: false, reason: 'refused', diagnostics: testRefusal.refusal };
+    }
     const smoke = await smokeRegression(context, worktree, tip, checkContext);
     const regressed = new Set([
       ...regressions(checks, wasPassing),

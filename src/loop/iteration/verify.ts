@@ -7,13 +7,12 @@ import type { FeatureList } from '../../workspace/features.ts';
 import type { LoopContext } from '../context.ts';
 import { rollBack } from '../rollback.ts';
 import { runAllChecks } from '../verify.ts';
-import { propose } from '../propose.ts';
+import { refuseTestChanges } from '../propose.ts';
 import {
   gatherTestEvidence,
   judgeTestChanges,
   noTestEvidence,
   type TestEvidenceInput,
-  type TestJudgement,
 } from '../../core/test-evidence.ts';
 import { currentFeatures, throwIfInterrupted } from './interrupted.ts';
 import type { PreparedIteration } from './prepare.ts';
@@ -129,9 +128,18 @@ export async function verifyWork(
   if (evidence !== undefined) {
     const { accepted, onOldCode } = gathered;
     const judged = judgeTestChanges(evidence, wasPassing, checks, accepted, onOldCode);
-    const refusal = await refuseTestChanges(context, prepared, verifiedCommit, judged, accepted, regressed);
-    if (refusal !== undefined) {
-      return rollBackAndRecheck(context, prepared, verified, refusal.rollback, refusal.refusals);
+    const refused = await refuseTestChanges(
+      context,
+      { iteration, commit: verifiedCommit, base: prepared.headBefore },
+      judged,
+      accepted,
+      regressed,
+    );
+    if (refused !== undefined) {
+      const why = refused.proposed
+        ? `its test changes alter tested behaviour; ${refused.refusal}`
+        : refused.refusal;
+      return rollBackAndRecheck(context, prepared, verified, why, [refused.refusal]);
     }
   }
   if (regressed.length === 0) return verified;
@@ -159,57 +167,6 @@ export async function verifyWork(
       `the worker ${detail}; its work was rolled back to where the iteration started: fix the feature without breaking the others`,
     ],
   );
-}
-
-/** The judgement of the worker's test changes as events, and the refusal (undefined: they stand). */
-async function refuseTestChanges(
-  context: LoopContext,
-  prepared: PreparedIteration,
-  commit: string,
-  judged: TestJudgement,
-  accepted: readonly CheckResult[] | undefined,
-  regressed: readonly string[],
-): Promise<{ readonly rollback: string; readonly refusals: readonly string[] } | undefined> {
-  const { iteration } = prepared;
-  if (judged.behaviour.length > 0) {
-    // Whoever decides sees everything accepting it would change, the checks it breaks included.
-    const reasons = [
-      ...judged.behaviour.map((change) => change.detail),
-      ...(regressed.length === 0
-        ? []
-        : [`with the worker's own tests it also breaks ${regressed.join(', ')}, which passed before`]),
-    ];
-    context.emit({
-      type: 'guard.fired',
-      iteration,
-      guard: 'test-gaming',
-      action: 'proposed',
-      details: reasons,
-    });
-    const refusal = await propose(
-      context,
-      {
-        iteration,
-        kind: 'behaviour',
-        reasons,
-        commit,
-        base: prepared.headBefore,
-        features: [...new Set(judged.behaviour.flatMap((change) => change.features))],
-      },
-      (accepted ?? []).filter((check) => !check.passed),
-    );
-    return { rollback: `its test changes alter tested behaviour; ${refusal}`, refusals: [refusal] };
-  }
-  if (judged.vacuous.length > 0) {
-    const details = judged.vacuous.map(
-      (id) =>
-        `feature ${id} passes with the worker's tests also on the code where it last failed (${(context.state.lastFailedAt[id] ?? '').slice(0, 12)}): its check does not tell the old code from the new`,
-    );
-    context.emit({ type: 'guard.fired', iteration, guard: 'vacuous-check', action: 'rejected', details });
-    const refusal = `the worker's evidence does not discriminate: ${details.join('; ')}. Make the tests fail on the code without the feature`;
-    return { rollback: refusal, refusals: [refusal] };
-  }
-  return undefined;
 }
 
 /**
