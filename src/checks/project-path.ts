@@ -1,4 +1,13 @@
-import { accessSync, constants, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -99,9 +108,12 @@ function shimFor(userNode: string): string {
   const known = shims.get(userNode);
   if (known !== undefined) return known;
   // Under /tmp: the sandbox makes a PATH folder in a hidden place readable (sandbox/bwrap-backend.ts).
-  const dir = join(mkdtempSync(join(tmpdir(), 'baton-project-node-')), 'bin');
-  // The parent is new and ours (mkdtemp): nothing a worker planted can be in the way.
-  mkdirSync(dir);
+  const parent = mkdtempSync(join(tmpdir(), 'baton-project-node-'));
+  // The parent is new and ours (mkdtemp): nothing a worker planted can be in the way. It holds one
+  // link, so others may enter it: the sandbox's own uid (sandbox.user) looks up `node` through it.
+  chmodSync(parent, 0o755);
+  const dir = join(parent, 'bin');
+  mkdirSync(dir, { mode: 0o755 });
   symlinkSync(userNode, join(dir, 'node'));
   shims.set(userNode, dir);
   return dir;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,8 +7,11 @@ import { bwrapArguments, detectBwrap } from './bwrap.ts';
 import { createCgroup, sweepStaleCgroups } from './cgroup.ts';
 import { commandArgv } from './command-argv.ts';
 import { defineSandboxBackend, type SandboxBackendInput } from './define-backend.ts';
+import { grantTreeToGroup } from './grant.ts';
+import { sandboxIdentityFor, type SandboxIdentity } from './identity.ts';
 import { filterEnv } from './policy.ts';
-import type { Sandbox } from './sandbox.ts';
+import { BatonError } from '../errors.ts';
+import type { Sandbox, WrapRequest } from './sandbox.ts';
 
 /** The port the bridge listens on inside the sandbox; HTTP(S)_PROXY point at it. */
 export const proxyPortInside = 3128;
@@ -39,10 +43,110 @@ export function toolPaths(hidden: readonly string[], pathVariable: string | unde
   );
 }
 
+/**
+ * Refuse a workspace the sandbox's uid could not reach: a folder on its way, outside the hidden ones
+ * (which are empty tmpfs mounts inside, with walkable folders made for what is bound in them), that
+ * others may not enter.
+ */
+function checkReachable(path: string, hidden: readonly string[], identity: SandboxIdentity): void {
+  for (let folder = dirname(path); folder !== dirname(folder); folder = dirname(folder)) {
+    if (hidden.some((entry) => isInside(folder, entry))) continue;
+    const stats = statSync(folder);
+    if (!permits(stats, identity, 0o1)) {
+      throw new BatonError(
+        `the sandbox runs as ${identity.label}, which cannot enter ${folder} (mode ${(stats.mode & 0o777).toString(8)}) on the way to ${path}`,
+        {
+          code: 'SANDBOX_UNAVAILABLE',
+          fix: `let others enter the folder (chmod o+x ${folder}), move it, or set sandbox.user: root in baton.yaml (weaker: workers can then read root-only host files)`,
+        },
+      );
+    }
+  }
+}
+
+/** Whether the sandbox's uid has every permission of `bits` (4 read, 1 enter/execute) on a file. */
+function permits(stats: Stats, identity: SandboxIdentity, bits: number): boolean {
+  const has = (shift: number) => ((stats.mode >> shift) & bits) === bits;
+  // As the kernel does: the owner's bits for the owner, else the group's for the group, else others'.
+  if (stats.uid === identity.uid) return has(6);
+  return stats.gid === identity.gid ? has(3) : has(0);
+}
+
+/**
+ * What a sandboxed command is handed by absolute path (the agent's program and script, a configured
+ * read-only folder) must be readable by the sandbox's uid: otherwise the agent fails inside with a bare
+ * EACCES. Checked once per path; paths that do not exist or sit in hidden folders are not this check's.
+ */
+function readableChecker(
+  identity: SandboxIdentity,
+  hidden: readonly string[],
+): (paths: readonly string[]) => void {
+  const checked = new Set<string>();
+  return (paths) => {
+    for (const path of paths) {
+      if (!isAbsolute(path) || checked.has(path) || hidden.some((entry) => isInside(path, entry))) continue;
+      const stats = statOrUndefined(path);
+      if (stats === undefined) continue;
+      checkReachable(path, hidden, identity);
+      if (!permits(stats, identity, stats.isDirectory() ? 0o5 : 0o4)) {
+        throw new BatonError(
+          `the sandbox runs as ${identity.label}, which cannot read ${path} (mode ${(stats.mode & 0o777).toString(8)})`,
+          {
+            code: 'SANDBOX_UNAVAILABLE',
+            fix: `let others read it (chmod o+r${stats.isDirectory() ? 'x' : ''} ${path}), move it, or set sandbox.user: root in baton.yaml (weaker: workers can then read root-only host files)`,
+          },
+        );
+      }
+      checked.add(path);
+    }
+  };
+}
+
+/** The words of a command that name a path: every argument, or a shell line's unquoted words. */
+function namedPaths(command: WrapRequest['command']): string[] {
+  if (typeof command !== 'string') return [...command];
+  return command.split(/\s+/).map((word) => word.replace(/^['"]|['"]$/g, ''));
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * As root with a sandbox uid: the trees a sandbox writes are given to its group (sandbox/grant.ts).
+ * A tree is walked the first time it is wrapped, and again for every session (a wrap that hands the
+ * worker a scratch folder), since between sessions a person or the harness may have added files; a
+ * check's wrap reuses the grant (what the harness's git writes later inherits the group: setgid
+ * folders, umask 002).
+ */
+function treeGranter(
+  identity: SandboxIdentity,
+  hidden: readonly string[],
+): (root: string, session: boolean) => void {
+  const granted = new Map<string, string>();
+  return (root, session) => {
+    const stats = statSync(root);
+    const key = `${stats.dev}:${stats.ino}`;
+    if (!session && granted.get(root) === key) return;
+    checkReachable(root, hidden, identity);
+    grantTreeToGroup(root, identity.gid);
+    granted.set(root, key);
+  };
+}
+
 function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sandbox {
   const home = homedir();
   const hidden = [...new Set(['/tmp', '/run', '/var/tmp', '/home', '/root', home])];
   const tools = toolPaths(hidden, process.env.PATH);
+  const identity = sandboxIdentityFor(settings);
+  // What the harness writes from now on (git's checkouts, state files) stays writable by the group.
+  if (identity !== undefined) process.umask(0o002);
+  const grant = identity === undefined ? undefined : treeGranter(identity, hidden);
+  const checkReadable = identity === undefined ? undefined : readableChecker(identity, hidden);
   return {
     backend: 'bwrap',
     network: proxy === undefined ? 'none' : 'allowlist',
@@ -53,6 +157,22 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
       env.HOME = home;
       let inner = commandArgv(request.command);
       const writable = [...(request.writable ?? [])];
+      if (grant !== undefined && identity !== undefined) {
+        grant(root, writable.length > 0);
+        for (const path of writable) grantTreeToGroup(path, identity.gid);
+        // A session's command is the person's agent: its program and scripts must be readable inside.
+        // (A check's command is the project's: what it reads is its own business, and may be denied.)
+        if (writable.length > 0) {
+          checkReadable?.([...namedPaths(request.command), ...(request.readOnly ?? [])]);
+        }
+        checkReadable?.(settings.readOnly);
+        // The worker's own git (read-only .git) would refuse a repository root owns.
+        Object.assign(env, {
+          GIT_CONFIG_COUNT: '1',
+          GIT_CONFIG_KEY_0: 'safe.directory',
+          GIT_CONFIG_VALUE_0: '*',
+        });
+      }
       // TMPDIR passes only when it is a folder the sandbox binds writable (the session's scratch folder):
       // the harness's own TMPDIR would point into the hidden /tmp.
       const tmp = request.env.TMPDIR;
@@ -95,6 +215,7 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
           limits: settings.limits,
         },
         inner,
+        identity,
       );
       const cgroup = createCgroup(`baton-${randomBytes(5).toString('hex')}`, settings.limits);
       // With cgroups, a tiny shell joins them and then becomes bwrap (exec keeps the pid the harness knows).
@@ -122,7 +243,7 @@ export const bwrapBackend = defineSandboxBackend({
   name: 'bwrap',
   isolates: true,
   routesThroughProxy: true,
-  available: detectBwrap,
+  available: (settings) => detectBwrap(sandboxIdentityFor(settings)),
   create: (input) => {
     sweepStaleCgroups();
     return bwrapSandbox(input);

@@ -24,7 +24,8 @@ export interface SandboxBackend<Name extends SandboxBackendName = SandboxBackend
   readonly isolates: boolean;
   /** Whether `network: allowlist` works through it (the harness then starts the proxy for it). */
   readonly routesThroughProxy?: boolean;
-  available(): BackendAvailability;
+  /** Whether it works here for these settings (`sandbox.user` changes what bwrap must be able to do). */
+  available(settings: Pick<SandboxSettings, 'user'>): BackendAvailability;
   create(input: SandboxBackendInput): Sandbox;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandLine } from '../config/resolve.ts';
@@ -6,6 +6,7 @@ import type { SandboxBackendName, SandboxSettings } from '../config/sandbox-sett
 import { BatonError, exitCodes } from '../errors.ts';
 import { sandboxBackend, sandboxBackends } from './backends.ts';
 import type { SandboxBackend } from './define-backend.ts';
+import { sandboxIdentityFor } from './identity.ts';
 import { startAllowlistProxy, type ProxyOptions, type RunningProxy } from './network-proxy.ts';
 
 export interface WrapRequest {
@@ -89,15 +90,19 @@ const noneWarning =
  * The backend baton.yaml asks for: `none` by name; `auto` the first isolating backend that works here
  * (else none, with a warning that says why). A named backend that cannot work here is an error.
  */
-export function chooseSandboxBackend(settings: Pick<SandboxSettings, 'backend'>): {
+export function chooseSandboxBackend(settings: Pick<SandboxSettings, 'backend' | 'user'>): {
   backend: SandboxBackend;
   warning: string | undefined;
 } {
+  const rootInside =
+    settings.user === 'root' && process.getuid?.() === 0
+      ? 'sandbox.user: root: workers and checks run as uid 0 inside the sandbox and can read root-only host files (/etc/shadow, other repositories); remove the setting to give them a uid of their own'
+      : undefined;
   if (settings.backend !== 'auto') {
     const backend = sandboxBackend(settings.backend);
     if (!backend.isolates) return { backend, warning: noneWarning };
-    const availability = backend.available();
-    if (availability.works) return { backend, warning: undefined };
+    const availability = backend.available(settings);
+    if (availability.works) return { backend, warning: rootInside };
     throw new BatonError(`the ${backend.name} sandbox is required but unavailable: ${availability.detail}`, {
       code: 'SANDBOX_UNAVAILABLE',
       fix: availability.fix ?? `install what the ${backend.name} backend needs`,
@@ -107,8 +112,8 @@ export function chooseSandboxBackend(settings: Pick<SandboxSettings, 'backend'>)
   const unavailable: string[] = [];
   for (const backend of Object.values(sandboxBackends)) {
     if (!backend.isolates) continue;
-    const availability = backend.available();
-    if (availability.works) return { backend, warning: undefined };
+    const availability = backend.available(settings);
+    if (availability.works) return { backend, warning: rootInside };
     unavailable.push(`${availability.detail}; fix: ${availability.fix ?? ''}`);
   }
   return { backend: sandboxBackends.none, warning: `no sandbox: ${unavailable.join('; ')}` };
@@ -145,6 +150,14 @@ export async function prepareSandbox(
     process.removeListener('exit', removeFolder);
     removeFolder();
     throw error;
+  }
+  const identity = sandboxIdentityFor(settings);
+  if (identity !== undefined) {
+    // The sandbox's uid connects to the socket (write permission on it) through the folder (enter only).
+    chownSync(socketDir, 0, identity.gid);
+    chmodSync(socketDir, 0o750);
+    chownSync(proxy.socketPath, 0, identity.gid);
+    chmodSync(proxy.socketPath, 0o660);
   }
   const closing: RunningProxy = {
     socketPath: proxy.socketPath,

@@ -1,6 +1,8 @@
 import {
   closeSync,
   constants,
+  fchmodSync,
+  fchownSync,
   fstatSync,
   fsyncSync,
   lstatSync,
@@ -37,6 +39,22 @@ function randomTempName(): string {
   return `${randomBytes(16).toString('hex')}.tmp`;
 }
 
+/**
+ * A file renamed into a setgid folder ends up as if it had been made there: with the folder's group,
+ * and group-writable when the folder is (a worktree shared with the sandbox's group: sandbox/grant.ts).
+ */
+function takeSharedGroup(descriptor: number, folder: number, mode: number): void {
+  const folderStats = fstatSync(folder);
+  if ((folderStats.mode & 0o2000) === 0) return;
+  try {
+    if (fstatSync(descriptor).gid !== folderStats.gid) fchownSync(descriptor, -1, folderStats.gid);
+    fchmodSync(descriptor, (folderStats.mode & 0o020) === 0 ? mode : mode | 0o060);
+  } catch (error) {
+    // Not a member of that group (an unprivileged harness in someone's shared folder): keep its own.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+  }
+}
+
 /** Write `content` to a fresh temp file in `folder` (exclusively, never through a link) and rename it. */
 function writeThroughTemp(
   folder: OpenDirectory,
@@ -58,6 +76,7 @@ function writeThroughTemp(
   try {
     try {
       if (!fstatSync(descriptor).isFile()) throw new UnsafeFileError(shownPath, 'not-regular-file');
+      takeSharedGroup(descriptor, target.fd, mode);
       writeAll(descriptor, content);
       fsyncSync(descriptor);
     } finally {

@@ -56,6 +56,12 @@ export const sandboxSchema = z
       .default([])
       .describe('Variables of the harness passed to workers (credentials).'),
     readOnly: z.array(z.string()).default([]).describe('Extra paths workers may read inside hidden folders.'),
+    user: z
+      .union([z.string().min(1), z.number().int().nonnegative()])
+      .default('auto')
+      .describe(
+        'Who workers and checks are on the host when baton runs as root: auto (an account named baton-sandbox, else a uid no account uses), an account name or uid, or root (uid 0 inside: root-only host files become readable). An unprivileged baton gives them its own uid.',
+      ),
     limits: sandboxLimitsSchema,
   })
   .prefault({})
