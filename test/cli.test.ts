@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scriptedAgentMainPath } from '../src/testing/scripted-agent-session.ts';
@@ -217,6 +217,15 @@ describe('the baton CLI', () => {
       }),
     );
     const command = `${process.execPath} ${scriptedAgentMainPath()} ${script}`;
+    if (process.getuid?.() === 0) {
+      // As root the sandbox runs as a uid of its own (sandbox.user: auto), which cannot enter mkdtemp's
+      // 0700 folder: baton says so, and how to fix it, before the agent fails inside on a bare EACCES.
+      const hidden = baton(['init', 'Build a calculator.', '-C', join(dir, 'hidden'), '--agent', command]);
+      expect(hidden.code).not.toBe(0);
+      expect(hidden.stderr).toContain(`cannot enter ${dirname(script)} (mode 700)`);
+      expect(hidden.stderr).toContain(`chmod o+x ${dirname(script)}`);
+    }
+    chmodSync(dirname(script), 0o755);
     const init = baton(['init', 'Build a calculator.', '-C', join(dir, 'calc'), '--agent', command]);
     expect(init.stderr).toBe('');
     expect(init.stdout).toContain('the initializer wrote them (accepted on attempt 1)');

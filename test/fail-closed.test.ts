@@ -181,11 +181,11 @@ describe('the registries behind the extension points', () => {
   });
 
   it('chooses none only when baton.yaml names it (with its warning) or auto finds no isolating backend', () => {
-    const none = chooseSandboxBackend({ backend: 'none' });
+    const none = chooseSandboxBackend({ backend: 'none', user: 'auto' });
     expect(none.backend.name).toBe('none');
     expect(none.warning).toMatch(/without a sandbox/);
     // bwrap works on this machine, so auto takes it and says nothing.
-    expect(chooseSandboxBackend({ backend: 'auto' })).toMatchObject({
+    expect(chooseSandboxBackend({ backend: 'auto', user: 'auto' })).toMatchObject({
       backend: { name: 'bwrap' },
       warning: undefined,
     });

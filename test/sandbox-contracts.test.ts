@@ -15,11 +15,12 @@ const settings: SandboxSettings = {
   allow: [],
   passEnv: [],
   readOnly: [],
+  user: 'auto',
   limits: defaultLimits,
 };
 
 for (const backend of Object.values(sandboxBackends)) {
-  if (!backend.available().works) continue;
+  if (!backend.available(settings).works) continue;
   describeSandboxContract(
     backend.name,
     (workspace) => backend.create({ workspace, settings, proxy: undefined }),

@@ -32,6 +32,7 @@ const settings: SandboxSettings = {
   allow: [],
   passEnv: [],
   readOnly: [],
+  user: 'auto',
   limits: { ...defaultLimits, processes: 64, fileSizeBytes: 10 * 1024 * 1024, cpuSeconds: 60 },
 };
 

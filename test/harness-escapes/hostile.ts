@@ -246,6 +246,11 @@ export function expectRefused(hostile: Hostile, run: HostileRun, iteration = 1):
   return rolledBack?.reason ?? '';
 }
 
+/** The log of one of iteration `iteration`'s checks, e.g. `feature-F1`. */
+export function checkLogPath(hostile: Hostile, run: HostileRun, check: string, iteration = 1): string {
+  return join(iterationDir(hostile.workspace, run.runId, iteration), 'checks', `${check}.log`);
+}
+
 /** The transcript of a worker session, by iteration. */
 export function transcriptOf(hostile: Hostile, run: HostileRun, iteration = 1): string {
   return readFileSync(join(iterationDir(hostile.workspace, run.runId, iteration), 'transcript.log'), 'utf8');

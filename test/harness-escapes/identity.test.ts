@@ -7,6 +7,7 @@ import { detectBwrap } from '../../src/sandbox/bwrap.ts';
 import { batonEnvAllowlist } from '../../src/sandbox/policy.ts';
 import { feature, tempDir } from '../helpers.ts';
 import {
+  checkLogPath,
   expectNothingLeaked,
   expectSurvivedToDone,
   hostileWorkspace,
@@ -43,20 +44,17 @@ describe.runIf(detectBwrap().works)("class 7: the harness's variables", () => {
       expect(batonEnvAllowlist).toContain(line.slice(0, line.indexOf('=')));
     }
     // The checks' output too: their environment is the same filter's.
-    const check = readFileSync(
-      join(hostile.workspace, '.baton', 'runs', run.runId, 'iterations', '00001', 'checks', 'feature-F1.log'),
-      'utf8',
-    );
+    const check = readFileSync(checkLogPath(hostile, run, 'feature-F1'), 'utf8');
     expect(check).toMatch(/^BATON_RUN_ID=/m);
     await expectNothingLeaked(hostile); // the values: nowhere in the transcripts, check logs or history
   });
 });
 
 /**
- * The sandbox identity. As root, the worker is uid 0 inside (docs/sandbox.md, "Not done yet"): root-only
- * host files outside the hidden folders are readable to it; that stays open. What IS guaranteed: when the
- * harness runs as an unprivileged user, so does every worker, and a root-only host file stays unreadable.
- * This needs root here (to make the other user's workspace) and bwrap usable by that user.
+ * The sandbox identity. A harness run as root gives its workers and checks a uid of their own
+ * (`sandbox.user: auto`): with every capability dropped, uid 0 would still own every root-owned host
+ * file. A harness run by an unprivileged user gives them its own uid. Either way a root-only host file
+ * outside the hidden folders (here under /var/lib, and /etc/shadow) stays unreadable. Needs root here.
  */
 const unprivileged = 65534;
 
@@ -81,22 +79,86 @@ function bwrapWorksAs(uid: number): boolean {
 
 const asRoot = process.getuid?.() === 0;
 
+/** A root-only (0600) file outside every hidden folder (/tmp, /run, /home and /root are hidden anyway). */
+function rootOnlyCanary(): { canary: string; token: string; remove: () => void } {
+  const token = `ROOT-ONLY-${randomBytes(6).toString('hex')}`;
+  const folder = mkdtempSync('/var/lib/baton-escape-');
+  chmodSync(folder, 0o755);
+  const canary = join(folder, 'root-only');
+  writeFileSync(canary, `${token}\n`, { mode: 0o600 });
+  // Root reads it, as a worker mapped to root would.
+  expect(readFileSync(canary, 'utf8')).toContain(token);
+  return {
+    canary,
+    token,
+    remove: () => {
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+const readCanary = (canary: string): string =>
+  `echo "uid=$(id -u)"; cat ${canary}; cat /etc/shadow | head -c 40; cat ${canary} > "$BATON_HANDOFF_FILE"; echo a > a.txt`;
+
+describe.runIf(asRoot && detectBwrap().works)(
+  'class 7: the identity of the worker, baton run as root',
+  () => {
+    it('with sandbox.user: root (the old default) the worker is uid 0 inside and reads a root-only host file: the target exists', async () => {
+      const { canary, token, remove } = rootOnlyCanary();
+      try {
+        const hostile = await hostileWorkspace({ attack: readCanary(canary), sandbox: ['user: root'] });
+        const run = await runHostileCli(hostile);
+        expectSurvivedToDone(run);
+        const transcript = transcriptOf(hostile, run);
+        expect(transcript).toContain('uid=0');
+        expect(transcript).toContain(token);
+        const chosen = run.events.find((event) => event.type === 'sandbox.chosen');
+        expect(JSON.stringify(chosen)).toMatch(/sandbox\.user: root/);
+      } finally {
+        remove();
+      }
+    });
+
+    it('by default (sandbox.user: auto, through the CLI) the worker and its checks run as a uid of their own: no root-only host file, no secret anywhere', async () => {
+      const { canary, token, remove } = rootOnlyCanary();
+      try {
+        const hostile = await hostileWorkspace({
+          // The checks run the worker's code too: they try the same.
+          features: [
+            feature('F1', `id -u; cat ${canary}; test -f a.txt`),
+            feature('F2', `cat /etc/shadow; test -f b.txt`),
+          ],
+          attack: readCanary(canary),
+        });
+        const run = await runHostileCli(hostile);
+        expectSurvivedToDone(run);
+        const transcript = transcriptOf(hostile, run);
+        const uid = /uid=(\d+)/.exec(transcript)?.[1];
+        expect(uid).toBeDefined();
+        expect(Number(uid)).not.toBe(0);
+        expect(transcript.match(/Permission denied/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+        const checkLog = readFileSync(checkLogPath(hostile, run, 'feature-F1'), 'utf8');
+        expect(checkLog).toMatch(/Permission denied/);
+        expect(checkLog).not.toMatch(/^0$/m);
+        // The worker's work landed, and the workspace is still the person's to use: root's git reads it.
+        expect(
+          execFileSync('git', ['-C', hostile.workspace, 'status', '--porcelain'], { encoding: 'utf8' }),
+        ).toBe('');
+        await expectNothingLeaked(hostile, [token]);
+      } finally {
+        remove();
+      }
+    });
+  },
+);
+
 describe.runIf(asRoot && detectBwrap().works && bwrapWorksAs(unprivileged))(
-  'class 7: the identity of the worker',
+  'class 7: the identity of the worker, baton run by an unprivileged user',
   () => {
     it('a harness run by an unprivileged user (through the CLI): the worker cannot read a root-only host file', async () => {
-      const token = `ROOT-ONLY-${randomBytes(6).toString('hex')}`;
-      // Outside every hidden folder (/tmp, /run, /home and /root are hidden anyway).
-      const folder = mkdtempSync('/var/lib/baton-escape-');
+      const { canary, token, remove } = rootOnlyCanary();
       try {
-        chmodSync(folder, 0o755);
-        const canary = join(folder, 'root-only');
-        writeFileSync(canary, `${token}\n`, { mode: 0o600 });
-        // Root reads it, as a worker mapped to root does today.
-        expect(readFileSync(canary, 'utf8')).toContain(token);
-        const hostile = await hostileWorkspace({
-          attack: `echo "uid=$(id -u)"; cat ${canary}; cat ${canary} > "$BATON_HANDOFF_FILE"; echo a > a.txt`,
-        });
+        const hostile = await hostileWorkspace({ attack: readCanary(canary) });
         // The person who runs baton owns the workspace, the agent's folder and a home folder.
         const home = tempDir('baton-home-');
         execFileSync('chown', [
@@ -115,7 +177,7 @@ describe.runIf(asRoot && detectBwrap().works && bwrapWorksAs(unprivileged))(
         execFileSync('chown', ['-R', '0:0', dirname(hostile.workspace), hostile.outside, home]);
         await expectNothingLeaked(hostile, [token]);
       } finally {
-        rmSync(folder, { recursive: true, force: true });
+        remove();
       }
     });
   },

@@ -5,6 +5,7 @@ import { detectBwrap } from '../../src/sandbox/bwrap.ts';
 import { ioLimits, maxCheckOutputBytes, maxTranscriptBytes } from '../../src/util/limits.ts';
 import { feature, git } from '../helpers.ts';
 import {
+  checkLogPath,
   eventsOf,
   expectNothingLeaked,
   expectSurvivedToDone,
@@ -69,16 +70,7 @@ echo a > a.txt`,
     });
     const run = await runHostile(hostile);
     expectSurvivedToDone(run);
-    const output = join(
-      hostile.workspace,
-      '.baton',
-      'runs',
-      run.runId,
-      'iterations',
-      '00001',
-      'checks',
-      'feature-F1.log',
-    );
+    const output = checkLogPath(hostile, run, 'feature-F1');
     const size = statSync(output).size;
     expect(size).toBeGreaterThan(maxCheckOutputBytes / 2);
     const cut = /\[… ([\d.]+) MB cut by baton …\]/.exec(readFileSync(output, 'utf8'))?.[1];
