@@ -64,8 +64,9 @@ async function main(): Promise<void> {
     const big = join(workspace, 'big');
     for (let folder = 0; folder < treeFiles / 50; folder += 1) {
       mkdirSync(join(big, 'src', `m${folder}`), { recursive: true });
-      for (let file = 0; file < 50; file += 1)
+      for (let file = 0; file < 50; file += 1) {
         writeFileSync(join(big, 'src', `m${folder}`, `f${file}.ts`), 'x\n');
+      }
     }
     mkdirSync(join(big, '.git'));
     const session = mkdtempSync(join(tmpdir(), 'baton-bench-session-'));
