@@ -290,5 +290,32 @@ describe.runIf(asRoot && detectBwrap(sandboxIdentityFor(defaultSettings())).work
         rmSync(session, { recursive: true, force: true });
       }
     });
+
+    it('an agent script in a closed folder under a hidden one is refused when that place is bound (sandbox.readOnly), not when it is not visible', () => {
+      const workspace = tempDir('baton-identity-');
+      execFileSync('git', ['init', '-q', '-b', 'main', workspace]);
+      const session = mkdtempSync('/tmp/baton-identity-session-');
+      // /tmp is hidden; a folder the person binds there keeps its own permissions inside.
+      const shared = mkdtempSync('/tmp/baton-identity-tools-');
+      chmodSync(shared, 0o755);
+      const closed = mkdtempSync(join(shared, 'closed-'));
+      const script = join(closed, 'agent.sh');
+      writeFileSync(script, 'echo agent\n', { mode: 0o644 });
+      try {
+        const bound = createSandbox(workspace, { ...defaultSettings(), readOnly: [shared] }).sandbox;
+        const refusal = thrown(() =>
+          bound.wrap({ command: ['bash', script], env: process.env, workspace, writable: [session] }),
+        );
+        expect(refusal.message).toMatch(/cannot enter .*closed-\w+ \(mode 700\) on the way to .*agent\.sh/);
+        // Not bound: the sandbox does not see the script at all, which is not this check's to say.
+        const unbound = createSandbox(workspace, defaultSettings()).sandbox;
+        expect(run(unbound, workspace, `test -e ${script} || echo unseen`, [session]).output).toContain(
+          'unseen',
+        );
+      } finally {
+        rmSync(shared, { recursive: true, force: true });
+        rmSync(session, { recursive: true, force: true });
+      }
+    });
   },
 );

@@ -43,14 +43,31 @@ export function toolPaths(hidden: readonly string[], pathVariable: string | unde
   );
 }
 
+/** What the sandbox sees of the host's paths: hidden folders, and what is bound (in them or anywhere). */
+interface SandboxView {
+  readonly hidden: readonly string[];
+  readonly bound: readonly string[];
+}
+
 /**
- * Refuse a workspace the sandbox's uid could not reach: a folder on its way, outside the hidden ones
- * (which are empty tmpfs mounts inside, with walkable folders made for what is bound in them), that
- * others may not enter.
+ * Whether the sandbox sees `path` as a folder bwrap made: inside a hidden folder (an empty tmpfs) and
+ * not inside anything bound there, so it is only a walkable step towards what is bound.
  */
-function checkReachable(path: string, hidden: readonly string[], identity: SandboxIdentity): void {
+function madeInside(path: string, view: SandboxView): boolean {
+  return (
+    view.hidden.some((folder) => isInside(path, folder)) &&
+    !view.bound.some((folder) => isInside(path, folder))
+  );
+}
+
+/**
+ * Refuse a path the sandbox's uid could not reach: a folder on its way that it sees with the host's
+ * permissions (outside the hidden folders, or inside something bound in them) and that others may not
+ * enter.
+ */
+function checkReachable(path: string, view: SandboxView, identity: SandboxIdentity): void {
   for (let folder = dirname(path); folder !== dirname(folder); folder = dirname(folder)) {
-    if (hidden.some((entry) => isInside(folder, entry))) continue;
+    if (madeInside(folder, view)) continue;
     const stats = statSync(folder);
     if (!permits(stats, identity, 0o1)) {
       throw new BatonError(
@@ -75,19 +92,17 @@ function permits(stats: Stats, identity: SandboxIdentity, bits: number): boolean
 /**
  * What a sandboxed command is handed by absolute path (the agent's program and script, a configured
  * read-only folder) must be readable by the sandbox's uid: otherwise the agent fails inside with a bare
- * EACCES. Checked once per path; paths that do not exist or sit in hidden folders are not this check's.
+ * EACCES. Checked once per path; paths that do not exist, or that the sandbox does not see (in a hidden
+ * folder, not bound), are not this check's.
  */
-function readableChecker(
-  identity: SandboxIdentity,
-  hidden: readonly string[],
-): (paths: readonly string[]) => void {
+function readableChecker(identity: SandboxIdentity): (paths: readonly string[], view: SandboxView) => void {
   const checked = new Set<string>();
-  return (paths) => {
+  return (paths, view) => {
     for (const path of paths) {
-      if (!isAbsolute(path) || checked.has(path) || hidden.some((entry) => isInside(path, entry))) continue;
+      if (!isAbsolute(path) || checked.has(path) || madeInside(path, view)) continue;
       const stats = statOrUndefined(path);
       if (stats === undefined) continue;
-      checkReachable(path, hidden, identity);
+      checkReachable(path, view, identity);
       if (!permits(stats, identity, stats.isDirectory() ? 0o5 : 0o4)) {
         throw new BatonError(
           `the sandbox runs as ${identity.label}, which cannot read ${path} (mode ${(stats.mode & 0o777).toString(8)})`,
@@ -132,7 +147,7 @@ function treeGranter(
     const stats = statSync(root);
     const key = `${stats.dev}:${stats.ino}`;
     if (!session && granted.get(root) === key) return;
-    checkReachable(root, hidden, identity);
+    checkReachable(root, { hidden, bound: [root] }, identity);
     grantTreeToGroup(root, identity.gid);
     granted.set(root, key);
   };
@@ -146,7 +161,7 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
   // What the harness writes from now on (git's checkouts, state files) stays writable by the group.
   if (identity !== undefined) process.umask(0o002);
   const grant = identity === undefined ? undefined : treeGranter(identity, hidden);
-  const checkReadable = identity === undefined ? undefined : readableChecker(identity, hidden);
+  const checkReadable = identity === undefined ? undefined : readableChecker(identity);
   return {
     backend: 'bwrap',
     network: proxy === undefined ? 'none' : 'allowlist',
@@ -157,22 +172,6 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
       env.HOME = home;
       let inner = commandArgv(request.command);
       const writable = [...(request.writable ?? [])];
-      if (grant !== undefined && identity !== undefined) {
-        grant(root, writable.length > 0);
-        for (const path of writable) grantTreeToGroup(path, identity.gid);
-        // A session's command is the person's agent: its program and scripts must be readable inside.
-        // (A check's command is the project's: what it reads is its own business, and may be denied.)
-        if (writable.length > 0) {
-          checkReadable?.([...namedPaths(request.command), ...(request.readOnly ?? [])]);
-        }
-        checkReadable?.(settings.readOnly);
-        // The worker's own git (read-only .git) would refuse a repository root owns.
-        Object.assign(env, {
-          GIT_CONFIG_COUNT: '1',
-          GIT_CONFIG_KEY_0: 'safe.directory',
-          GIT_CONFIG_VALUE_0: '*',
-        });
-      }
       // TMPDIR passes only when it is a folder the sandbox binds writable (the session's scratch folder):
       // the harness's own TMPDIR would point into the hidden /tmp.
       const tmp = request.env.TMPDIR;
@@ -195,20 +194,37 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
         readOnly.push(dirname(proxy.socketPath));
         inner = [process.execPath, proxyBridgePath(), proxy.socketPath, String(proxyPortInside), ...inner];
       }
+      const readOnlyPaths = [
+        // A worktree's git data lives in the main repository: readable, so `git status` works there.
+        ...(root === workspace ? [] : [join(workspace, '.git')]),
+        ...tools,
+        ...toolPaths(hidden, request.env.PATH),
+        ...settings.readOnly,
+        ...(request.readOnly ?? []),
+        ...readOnly,
+      ];
+      if (grant !== undefined && checkReadable !== undefined && identity !== undefined) {
+        grant(root, writable.length > 0);
+        for (const path of writable) grantTreeToGroup(path, identity.gid);
+        const view = { hidden, bound: [root, ...writable, ...readOnlyPaths] };
+        // A session's command is the person's agent: its program and scripts must be readable inside.
+        // (A check's command is the project's: what it reads is its own business, and may be denied.)
+        if (writable.length > 0)
+          {checkReadable([...namedPaths(request.command), ...(request.readOnly ?? [])], view);}
+        checkReadable(settings.readOnly, view);
+        // The worker's own git (read-only .git) would refuse a repository root owns.
+        Object.assign(env, {
+          GIT_CONFIG_COUNT: '1',
+          GIT_CONFIG_KEY_0: 'safe.directory',
+          GIT_CONFIG_VALUE_0: '*',
+        });
+      }
       const args = bwrapArguments(
         {
           workspace: root,
           readOnlyInside: ['.git', '.baton'],
           ...(request.writableInside === undefined ? {} : { writableInside: request.writableInside }),
-          readOnly: [
-            // A worktree's git data lives in the main repository: readable, so `git status` works there.
-            ...(root === workspace ? [] : [join(workspace, '.git')]),
-            ...tools,
-            ...toolPaths(hidden, request.env.PATH),
-            ...settings.readOnly,
-            ...(request.readOnly ?? []),
-            ...readOnly,
-          ],
+          readOnly: readOnlyPaths,
           writable,
           hidden,
           env,
