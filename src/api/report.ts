@@ -14,16 +14,12 @@ import { parseFeatureList } from '../workspace/features.ts';
 import { harnessDirName, stateFiles } from '../workspace/paths.ts';
 import { readRun } from './inspect.ts';
 import { runBranchOf } from './run-branch.ts';
+import { isReceiptFormat, receiptFormats, type ReceiptFormat } from './receipt-formats.ts';
 
 export { receiptSchemaVersion, type Receipt } from '../observe/receipt/receipt.ts';
 export { renderHtml, renderMarkdown, summaryLines };
 
-export const receiptFormats = ['md', 'html', 'json'] as const;
-export type ReceiptFormat = (typeof receiptFormats)[number];
-
-export function isReceiptFormat(format: string): format is ReceiptFormat {
-  return (receiptFormats as readonly string[]).includes(format);
-}
+export { isReceiptFormat, receiptFormats, type ReceiptFormat } from './receipt-formats.ts';
 
 /**
  * Feature titles as FEATURES.json had them at the last verified commit (the log records ids only). Read

@@ -1,18 +1,16 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { listCheckpoints, rollbackTo } from '../api/checkpoints.ts';
-import { pauseRun, resumeOrUnpause, steerRun, stopRun } from '../api/control.ts';
-import { explain, type Explanation } from '../api/explain.ts';
-import { decideProposal, describeProposal, listProposals } from '../api/proposals.ts';
+import type { Explanation } from '../api/explain.ts';
 import type { RunEvent } from '../log/events.ts';
 import type { RunState } from '../log/reducer.ts';
-import { printRunSummary } from './run-summary.ts';
+
+// Each command imports the API it calls when it runs (see cli/main.ts).
 
 export interface CommandIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly setExitCode: (code: number) => void;
-  readonly eventPrinter: (json: boolean) => (event: RunEvent, state: RunState) => void;
+  readonly eventPrinter: (json: boolean) => Promise<(event: RunEvent, state: RunState) => void>;
   /** Run a long operation with SIGINT/SIGTERM wired to its abort signal. */
   readonly withInterrupts: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
@@ -57,7 +55,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .command('pause')
     .description('pause the running harness after its current iteration')
     .addOption(workspaceOption())
-    .action((flags: { workspace: string }) => {
+    .action(async (flags: { workspace: string }) => {
+      const { pauseRun } = await import('../api/control.ts');
       io.out(pauseRun(flags.workspace).message);
     });
 
@@ -68,11 +67,14 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .option('--run <id>', 'the run to continue (default: the newest)')
     .option('--json', 'print every event as a JSON line')
     .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { resumeOrUnpause } = await import('../api/control.ts');
+      const { printRunSummary } = await import('./run-summary.ts');
+      const onEvent = await io.eventPrinter(flags.json === true);
       const outcome = await io.withInterrupts((signal) =>
         resumeOrUnpause({
           workspace: resolve(flags.workspace),
           signal,
-          onEvent: io.eventPrinter(flags.json === true),
+          onEvent,
           ...(flags.run === undefined ? {} : { runId: flags.run }),
         }),
       );
@@ -88,7 +90,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .description('stop the running harness after its current iteration (--now: within seconds)')
     .addOption(workspaceOption())
     .option('--now', 'interrupt the current iteration; its work is kept under a ref, not committed')
-    .action((flags: { workspace: string; now?: boolean }) => {
+    .action(async (flags: { workspace: string; now?: boolean }) => {
+      const { stopRun } = await import('../api/control.ts');
       const result = stopRun(flags.workspace, flags.now === true);
       io.out(result.message);
     });
@@ -102,7 +105,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
       'comma-separated feature ids to work on again (e.g. after answering a question)',
     )
     .addOption(workspaceOption())
-    .action((message: string, flags: { workspace: string; unpark?: string }) => {
+    .action(async (message: string, flags: { workspace: string; unpark?: string }) => {
+      const { steerRun } = await import('../api/control.ts');
       const unpark =
         flags.unpark === undefined
           ? []
@@ -119,7 +123,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .addOption(workspaceOption())
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--json', 'print as JSON')
-    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+    .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { describeProposal, listProposals } = await import('../api/proposals.ts');
       const { runId, proposals } = listProposals(flags.workspace, flags.run);
       if (flags.json === true) {
         io.out(JSON.stringify({ runId, proposals }, null, 2));
@@ -145,10 +150,13 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
       .option('--run <id>', 'a run id (default: the newest)')
       .option('--json', 'print the result as JSON')
       .addOption(workspaceOption())
-      .action((id: string, flags: { workspace: string; reason: string; run?: string; json?: boolean }) => {
-        const result = decideProposal(flags.workspace, id, decision, flags.reason, flags.run);
-        io.out(flags.json === true ? JSON.stringify({ id, decision, ...result }) : result.message);
-      });
+      .action(
+        async (id: string, flags: { workspace: string; reason: string; run?: string; json?: boolean }) => {
+          const { decideProposal } = await import('../api/proposals.ts');
+          const result = decideProposal(flags.workspace, id, decision, flags.reason, flags.run);
+          io.out(flags.json === true ? JSON.stringify({ id, decision, ...result }) : result.message);
+        },
+      );
   }
 
   program
@@ -157,7 +165,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .addOption(workspaceOption())
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--json', 'print as JSON')
-    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+    .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { listCheckpoints } = await import('../api/checkpoints.ts');
       const checkpoints = listCheckpoints(flags.workspace, flags.run);
       if (flags.json === true) {
         io.out(JSON.stringify(checkpoints, null, 2));
@@ -189,6 +198,7 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
         target: string,
         flags: { workspace: string; json?: boolean; dryRun?: boolean; force?: boolean },
       ) => {
+        const { rollbackTo } = await import('../api/checkpoints.ts');
         const result = await rollbackTo(flags.workspace, target, {
           dryRun: flags.dryRun,
           force: flags.force,
@@ -233,7 +243,8 @@ export function registerControlCommands(program: Command, io: CommandIo): void {
     .addOption(workspaceOption())
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--json', 'print as JSON')
-    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+    .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { explain } = await import('../api/explain.ts');
       const explanation = explain(flags.workspace, flags.run);
       io.out(flags.json === true ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
     });

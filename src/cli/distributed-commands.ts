@@ -1,7 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runCoordinator, runWorker } from '../api/distributed.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { workspaceOption, type CommandIo } from './control-commands.ts';
@@ -55,6 +54,9 @@ export function registerDistributedCommands(program: Command, io: CommandIo): vo
         workspace: string;
       }) => {
         const workers = whole('--workers', flags.workers, 256);
+        // The queue library loads only for the distributed commands (see cli/main.ts).
+        const { runCoordinator } = await import('../api/distributed.ts');
+        const onEvent = await io.eventPrinter(flags.json === true);
         const result = await io.withInterrupts((signal) =>
           runCoordinator({
             workspace: resolve(flags.workspace),
@@ -64,7 +66,7 @@ export function registerDistributedCommands(program: Command, io: CommandIo): vo
                 ? flags.remote
                 : resolve(flags.remote),
             signal,
-            onEvent: io.eventPrinter(flags.json === true),
+            onEvent,
             ...(workers === undefined ? {} : { workers }),
             ...(flags.queue === undefined ? {} : { queueName: flags.queue }),
           }),
@@ -103,6 +105,7 @@ export function registerDistributedCommands(program: Command, io: CommandIo): vo
         lockDuration: string;
         stalledInterval: string;
       }) => {
+        const { runWorker } = await import('../api/distributed.ts');
         const worker = await runWorker({
           redisUrl: flags.redis,
           cacheDir: resolve(flags.cache),

@@ -1,4 +1,5 @@
-import { leaveOutReasonText, type InitResult } from '../api/init.ts';
+import type { InitResult } from '../api/init.ts';
+import { leaveOutReasonText } from '../api/leave-out-reasons.ts';
 import type { IterationEvidence, StatusReport } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import type { LogWarning } from '../log/event-log.ts';

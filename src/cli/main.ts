@@ -2,22 +2,16 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { BatonError, describeError, exitCodes, isStopRecorded } from '../errors.ts';
-import { commandAgentYaml, runInit } from '../api/init.ts';
-import { runLoop } from '../api/run.ts';
-import { runDemo } from '../api/demo.ts';
-import { readRun, showIteration, status } from '../api/inspect.ts';
 import type { RunEvent } from '../log/events.ts';
 import { allIterations, type RunState } from '../log/reducer.ts';
-import { createProgressReporter, type ProgressStream } from './progress.ts';
-import { registerControlCommands, workspaceOption } from './control-commands.ts';
-import { startDashboard } from '../dashboard/server.ts';
-import { runClaudeStopHook } from '../api/claude-hook.ts';
-import { startFakeModelServer } from '../testing/fake-model/server.ts';
 import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
+import { registerControlCommands, workspaceOption } from './control-commands.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
+import type { ProgressStream } from './progress.ts';
 import { registerReportCommands } from './report-commands.ts';
-import { printRunSummary } from './run-summary.ts';
-import { formatEvent, formatInitBaseline, formatIteration, formatStatus, formatTimeline } from './format.ts';
+
+// Each command imports what it uses when it runs (`await import`): `baton --version` and `baton status`
+// do not load the loop, the agents, the queue or the dashboard server (issue 18, a fast CLI).
 
 interface Output {
   readonly out: (text: string) => void;
@@ -39,11 +33,16 @@ const processOutput: Output = {
  */
 let stopShown = false;
 
-function eventPrinter(json: boolean, output: Output): (event: RunEvent, state: RunState) => void {
+async function eventPrinter(
+  json: boolean,
+  output: Output,
+): Promise<(event: RunEvent, state: RunState) => void> {
   const shown = (event: RunEvent): void => {
     if (!json && event.type === 'run.stopped') stopShown = true;
   };
+  const { formatEvent } = await import('./format.ts');
   if (!json && output.terminal !== undefined) {
+    const { createProgressReporter } = await import('./progress.ts');
     const reporter = createProgressReporter(output.terminal);
     return (event, state) => {
       reporter.onEvent(event, state);
@@ -132,6 +131,8 @@ export function createProgram(
         },
       ) => {
         const goal = flags.goalFile === undefined ? (goalText ?? '') : readFileSync(flags.goalFile, 'utf8');
+        const { commandAgentYaml, runInit } = await import('../api/init.ts');
+        const { formatInitBaseline } = await import('./format.ts');
         const result = await runInit({
           workspace: resolve(flags.workspace),
           goal,
@@ -198,11 +199,14 @@ export function createProgram(
             exitCode: exitCodes.usage,
           });
         }
+        const { runLoop } = await import('../api/run.ts');
+        const { printRunSummary } = await import('./run-summary.ts');
+        const onEvent = await eventPrinter(flags.json === true, output);
         const result = await withInterrupts((signal) =>
           runLoop({
             workspace: resolve(flags.workspace),
             signal,
-            onEvent: eventPrinter(flags.json === true, output),
+            onEvent,
             ...(workers === undefined ? {} : { workers }),
             ...(flags.branch === undefined ? {} : { branch: flags.branch }),
             ...(flags.inPlace === true ? { inPlace: true } : {}),
@@ -224,6 +228,8 @@ export function createProgram(
     .addOption(workspaceOption())
     .option('--json', 'print as JSON')
     .action(async (flags: { workspace: string; json?: boolean }) => {
+      const { status } = await import('../api/inspect.ts');
+      const { formatStatus } = await import('./format.ts');
       const report = await status(resolve(flags.workspace));
       output.out(flags.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
     });
@@ -234,7 +240,9 @@ export function createProgram(
     .addOption(workspaceOption())
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--json', 'print as JSON')
-    .action((flags: { workspace: string; run?: string; json?: boolean }) => {
+    .action(async (flags: { workspace: string; run?: string; json?: boolean }) => {
+      const { readRun } = await import('../api/inspect.ts');
+      const { formatTimeline } = await import('./format.ts');
       const record = readRun(resolve(flags.workspace), flags.run);
       if (flags.json === true) {
         output.out(
@@ -259,7 +267,7 @@ export function createProgram(
     .addOption(workspaceOption())
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--json', 'print as JSON')
-    .action((iterationText: string, flags: { workspace: string; run?: string; json?: boolean }) => {
+    .action(async (iterationText: string, flags: { workspace: string; run?: string; json?: boolean }) => {
       const iteration = Number(iterationText);
       if (!Number.isInteger(iteration) || iteration < 1) {
         throw new BatonError(`"${iterationText}" is not an iteration number`, {
@@ -268,6 +276,8 @@ export function createProgram(
           exitCode: exitCodes.usage,
         });
       }
+      const { showIteration } = await import('../api/inspect.ts');
+      const { formatIteration } = await import('./format.ts');
       const evidence = showIteration(resolve(flags.workspace), iteration, flags.run);
       output.out(flags.json === true ? JSON.stringify(evidence, null, 2) : formatIteration(evidence));
     });
@@ -286,6 +296,7 @@ export function createProgram(
           exitCode: exitCodes.usage,
         });
       }
+      const { runClaudeStopHook } = await import('../api/claude-hook.ts');
       const answer = await runClaudeStopHook({
         input: readFileSync(0, 'utf8'),
         cap: Number(flags.cap),
@@ -305,6 +316,7 @@ export function createProgram(
     )
     .option('--port <port>', 'the port (0: any free one)', '0')
     .action(async (flags: { script: string; port: string }) => {
+      const { startFakeModelServer } = await import('../testing/fake-model/server.ts');
       const server = await startFakeModelServer({
         script: JSON.parse(readFileSync(resolve(flags.script), 'utf8')) as FakeModelScriptInput,
         port: Number(flags.port),
@@ -344,6 +356,7 @@ export function createProgram(
           exitCode: exitCodes.usage,
         });
       }
+      const { startDashboard } = await import('../dashboard/server.ts');
       const dashboard = await startDashboard({ workspace: resolve(flags.workspace), port, host: flags.host });
       output.out(`baton dashboard: ${dashboard.url}  (Ctrl-C stops it)`);
       await withInterrupts(
@@ -370,9 +383,11 @@ export function createProgram(
         );
         output.out('It makes honest progress, but once claims to be done too early: watch the judge.\n');
       }
+      const { runDemo } = await import('../api/demo.ts');
+      const { formatTimeline } = await import('./format.ts');
       const result = await runDemo({
         ...(flags.dir === undefined ? {} : { directory: resolve(flags.dir) }),
-        onEvent: eventPrinter(json, output),
+        onEvent: await eventPrinter(json, output),
       });
       if (!json) {
         output.out(`\n${formatTimeline(result.state)}`);

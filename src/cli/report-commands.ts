@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BatonError, exitCodes } from '../errors.ts';
-import { publishRun } from '../api/publish.ts';
-import { isReceiptFormat, receiptFormats, report, writeReportFile } from '../api/report.ts';
+import { isReceiptFormat, receiptFormats } from '../api/receipt-formats.ts';
 import { workspaceOption, type CommandIo } from './control-commands.ts';
 
 /** report and publish: what a run did, and handing it on. */
@@ -22,6 +21,7 @@ export function registerReportCommands(program: Command, io: CommandIo): void {
           exitCode: exitCodes.usage,
         });
       }
+      const { report, writeReportFile } = await import('../api/report.ts');
       const result = await report(resolve(flags.workspace), {
         format: flags.format,
         ...(flags.run === undefined ? {} : { runId: flags.run }),
@@ -43,6 +43,7 @@ export function registerReportCommands(program: Command, io: CommandIo): void {
     .option('--run <id>', 'a run id (default: the newest)')
     .option('--remote <name>', 'the git remote (default: publish.remote in baton.yaml, else origin)')
     .action(async (flags: { workspace: string; run?: string; remote?: string }) => {
+      const { publishRun } = await import('../api/publish.ts');
       const result = await io.withInterrupts((signal) =>
         publishRun(resolve(flags.workspace), {
           signal,
