@@ -209,8 +209,9 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
         const view = { hidden, bound: [root, ...writable, ...readOnlyPaths] };
         // A session's command is the person's agent: its program and scripts must be readable inside.
         // (A check's command is the project's: what it reads is its own business, and may be denied.)
-        if (writable.length > 0)
-          {checkReadable([...namedPaths(request.command), ...(request.readOnly ?? [])], view);}
+        if (writable.length > 0) {
+          checkReadable([...namedPaths(request.command), ...(request.readOnly ?? [])], view);
+        }
         checkReadable(settings.readOnly, view);
         // The worker's own git (read-only .git) would refuse a repository root owns.
         Object.assign(env, {
