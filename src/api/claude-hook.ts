@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.ts';
 import { BatonError, exitCodes } from '../errors.ts';
 import { changedPaths } from '../git/git.ts';
 import type { CheckResult, Verdict } from '../log/events.ts';
-import { runChecks, verificationChecks } from '../core/check-specs.ts';
+import { checkConcurrency, runChecks, verificationChecks } from '../core/check-specs.ts';
 import { decideVerdict } from '../core/judge.ts';
 import { prepareSandbox } from '../sandbox/sandbox.ts';
 import { readFeatureList } from '../workspace/features.ts';
@@ -100,7 +100,11 @@ export async function runClaudeStopHook(options: StopHookOptions): Promise<StopH
       signal: new AbortController().signal,
       sandbox,
     };
-    checks.push(...(await runChecks(verificationChecks(features.list.features, config), context)));
+    checks.push(
+      ...(await runChecks(verificationChecks(features.list.features, config), context, {
+        concurrency: checkConcurrency(config),
+      })),
+    );
   } finally {
     await sandbox.close();
   }

@@ -10,6 +10,8 @@ export interface CheckSpecBase {
   /** What the check is evidence for (recorded with its result). */
   readonly kind: CheckResult['kind'];
   readonly timeoutMs: number;
+  /** Runs alone: no other check at the same time (core/check-specs.ts `runChecks`). */
+  readonly exclusive?: boolean;
 }
 
 export interface CheckContext {

@@ -38,6 +38,9 @@ export const commandLine = z.union([
   z.array(z.string()).min(1, 'expected at least the program name'),
 ]);
 
+/** A count of things run at the same time (workers, checks): a whole number from 1 to 64. */
+export const concurrencyCount = z.number().int().min(1).max(64);
+
 export const environmentVariableName = /^[A-Z_][A-Z0-9_]*$/;
 
 /** A default written once, as baton.yaml would write it, and read the way the schema reads it. */

@@ -45,6 +45,12 @@ export const configSchema = z
     guards: guardsSchema,
     git: gitSchema,
   })
-  .transform(({ verify, ...config }) => ({ ...config, verifyTimeoutMs: verify.timeout }));
+  .transform(({ verify, ...config }) => ({
+    ...config,
+    verifyTimeoutMs: verify.timeout,
+    /** Undefined: the machine's cores, decided where the checks run (core/check-specs.ts). */
+    verifyConcurrency: verify.concurrency,
+    verifyExclusive: verify.exclusive,
+  }));
 
 export type WrittenConfig = z.input<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/resolve.ts';
 import type { CheckResult } from '../log/events.ts';
@@ -11,13 +12,17 @@ import { stateFiles } from '../workspace/paths.ts';
  * What the harness runs as evidence, in one place for every mode (serial iteration, merge queue,
  * integration judge, Claude Stop hook): a feature's verify command, an oracle, the smoke test.
  */
-export function featureCheck(feature: Feature, config: Pick<Config, 'verifyTimeoutMs'>): CheckSpec {
+export function featureCheck(
+  feature: Feature,
+  config: Pick<Config, 'verifyTimeoutMs' | 'verifyExclusive'>,
+): CheckSpec {
   return {
     type: 'command',
     name: feature.id,
     kind: 'feature',
     command: feature.verify,
     timeoutMs: config.verifyTimeoutMs,
+    exclusive: config.verifyExclusive.includes(feature.id),
   };
 }
 
@@ -28,13 +33,14 @@ export function oracleCheck(oracle: Config['oracles'][number]): CheckSpec {
     kind: 'oracle',
     command: oracle.command,
     timeoutMs: oracle.timeoutMs,
+    exclusive: oracle.exclusive,
   };
 }
 
 /** Every feature's verify command, then every oracle. */
 export function verificationChecks(
   features: readonly Feature[],
-  config: Pick<Config, 'verifyTimeoutMs' | 'oracles'>,
+  config: Pick<Config, 'verifyTimeoutMs' | 'verifyExclusive' | 'oracles'>,
 ): CheckSpec[] {
   return [...features.map((feature) => featureCheck(feature, config)), ...config.oracles.map(oracleCheck)];
 }
@@ -80,6 +86,13 @@ export interface RunChecksOptions {
    * result, and not blamed on the worker.
    */
   readonly passedBefore?: ReadonlySet<string>;
+  /** How many checks run at the same time (default 1: one after another); see `checkConcurrency`. */
+  readonly concurrency?: number;
+}
+
+/** `verify.concurrency`, or the machine's cores when it is not set. */
+export function checkConcurrency(config: Pick<Config, 'verifyConcurrency'>): number {
+  return config.verifyConcurrency ?? availableParallelism();
 }
 
 /** The second run of a check that passed before and failed now: its result, marked flaky when it passes. */
@@ -90,20 +103,38 @@ async function runOnceMore(spec: CheckSpec, first: CheckResult, context: CheckCo
   return second.passed ? { ...second, flaky: { ended: first.ended, outputPath: first.outputPath } } : first;
 }
 
-/** Run checks one after another, in the order given; each is sandboxed and saves its output. */
+/**
+ * Run checks, each sandboxed with its own output file: up to `concurrency` at the same time, in the
+ * order given (a check starts when one before it ends), an exclusive one alone (what runs ends first,
+ * nothing starts until it ends). The results keep the order of `specs`, however the runs interleave.
+ */
 export async function runChecks(
   specs: readonly CheckSpec[],
   context: CheckContext,
   options: RunChecksOptions = {},
 ): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const spec of specs) {
+  const runOne = async (spec: CheckSpec): Promise<CheckResult> => {
     const first = await runCheck(spec, context);
     const again =
       !first.passed &&
       !context.signal.aborted &&
       options.passedBefore?.has(`${spec.kind}:${spec.name}`) === true;
-    results.push(again ? await runOnceMore(spec, first, context) : first);
+    return again ? runOnceMore(spec, first, context) : first;
+  };
+  const limit = Math.max(1, options.concurrency ?? 1);
+  const results: CheckResult[] = new Array<CheckResult>(specs.length);
+  const running = new Set<Promise<void>>();
+  for (const [index, spec] of specs.entries()) {
+    const exclusive = spec.exclusive === true;
+    // An exclusive check waits for every running one; any check waits for a free place.
+    while (running.size > 0 && (exclusive || running.size >= limit)) await Promise.race(running);
+    const run: Promise<void> = runOne(spec).then((result) => {
+      results[index] = result;
+      running.delete(run);
+    });
+    running.add(run);
+    if (exclusive) await run;
   }
+  await Promise.all(running);
   return results;
 }

@@ -10,7 +10,7 @@ import type { Feature, FeatureList } from '../workspace/features.ts';
 import { listTree } from '../git/git.ts';
 import { matchesAny } from '../util/glob.ts';
 import { harnessDir } from '../workspace/paths.ts';
-import { featureCheck, runChecks, verificationChecks } from './check-specs.ts';
+import { checkConcurrency, featureCheck, runChecks, verificationChecks } from './check-specs.ts';
 import { pathsNamedBy } from './contract.ts';
 import type { CommittedReview } from './review.ts';
 import {
@@ -38,7 +38,10 @@ export interface TestEvidenceInput {
   readonly candidate: string;
   readonly review: CommittedReview;
   readonly features: FeatureList;
-  readonly config: Pick<Config, 'guards' | 'oracles' | 'verifyTimeoutMs'>;
+  readonly config: Pick<
+    Config,
+    'guards' | 'oracles' | 'verifyTimeoutMs' | 'verifyExclusive' | 'verifyConcurrency'
+  >;
   readonly checkContext: CheckContext;
 }
 
@@ -91,7 +94,7 @@ async function runAcceptedTests(
     runChecks(
       specs.filter((_spec, index) => affected[index] === true),
       { ...input.checkContext, cwd, outputDir },
-      { passedBefore },
+      { passedBefore, concurrency: checkConcurrency(input.config) },
     ),
   );
 }
@@ -166,6 +169,7 @@ async function runOnOldCode(
         runChecks(
           group.map((feature) => featureCheck(feature, input.config)),
           { ...input.checkContext, cwd, outputDir },
+          { concurrency: checkConcurrency(input.config) },
         ),
       )),
     );

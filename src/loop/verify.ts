@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
+import { checkConcurrency, runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { FeatureList } from '../workspace/features.ts';
 import { readOutputTail } from '../checks/command-check.ts';
@@ -33,11 +33,10 @@ export async function runAllChecks(
   passedBefore?: ReadonlySet<string>,
 ): Promise<CheckResult[]> {
   mkdirSync(checkContext.outputDir, { recursive: true });
-  return runChecks(
-    verificationChecks(features.features, context.config),
-    checkContext,
-    passedBefore === undefined ? {} : { passedBefore },
-  );
+  return runChecks(verificationChecks(features.features, context.config), checkContext, {
+    ...(passedBefore === undefined ? {} : { passedBefore }),
+    concurrency: checkConcurrency(context.config),
+  });
 }
 
 export function excerptOf(context: LoopContext, check: CheckResult): FailingExcerpt {

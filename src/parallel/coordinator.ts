@@ -5,7 +5,7 @@ import { headCommit, runGit, updateRef } from '../git/git.ts';
 import type { TaskReturnReason } from '../log/events.ts';
 import { blockedTasks, orderedTasks, readyTasks, type TaskState } from '../log/task-state.ts';
 import type { RunState } from '../log/reducer.ts';
-import { oracleCheck, runChecks } from '../core/check-specs.ts';
+import { checkConcurrency, oracleCheck, runChecks } from '../core/check-specs.ts';
 import type { LoopContext } from '../loop/context.ts';
 import { allFailingParked, firstStop, parallelStopConditions, type StopDecision } from '../core/budgets.ts';
 import { runDir } from '../workspace/paths.ts';
@@ -56,13 +56,17 @@ async function passingOraclesAtTip(context: ParallelContext): Promise<Set<string
   const passing = new Set<string>();
   const dir = join(runDir(loop.workspace, loop.runId), 'baseline', String(Date.now()));
   mkdirSync(dir, { recursive: true });
-  const results = await runChecks(loop.config.oracles.map(oracleCheck), {
-    workspace: loop.workspace,
-    outputDir: dir,
-    env: { ...loop.env, BATON_RUN_ID: loop.runId },
-    signal: loop.signal,
-    sandbox: loop.sandbox,
-  });
+  const results = await runChecks(
+    loop.config.oracles.map(oracleCheck),
+    {
+      workspace: loop.workspace,
+      outputDir: dir,
+      env: { ...loop.env, BATON_RUN_ID: loop.runId },
+      signal: loop.signal,
+      sandbox: loop.sandbox,
+    },
+    { concurrency: checkConcurrency(loop.config) },
+  );
   for (const result of results) if (result.passed) passing.add(result.name);
   return passing;
 }

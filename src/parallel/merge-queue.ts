@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { headCommit, runGit } from '../git/git.ts';
 import type { CheckResult } from '../log/events.ts';
 import type { TaskState } from '../log/task-state.ts';
-import { runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
+import { checkConcurrency, runChecks, smokeCheck, verificationChecks } from '../core/check-specs.ts';
 import { readOutputTail } from '../checks/command-check.ts';
 import { runCheck, type CheckContext, type CheckSpec } from '../checks/registry.ts';
 import { firstLine, plural } from '../util/text.ts';
@@ -154,7 +154,10 @@ export async function mergeTask(
       checkContext,
     };
     const [checks, gathered] = await Promise.all([
-      runChecks(mergeChecks(context, task), checkContext, { passedBefore: wasPassing }),
+      runChecks(mergeChecks(context, task), checkContext, {
+        passedBefore: wasPassing,
+        concurrency: checkConcurrency(loop.config),
+      }),
       gatherTestEvidence(evidence, wasPassing, loop.state.lastFailedAt),
     ]);
     if (!gathered.ok) {

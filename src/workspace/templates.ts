@@ -117,6 +117,11 @@ ${
 # Commands the harness runs after every iteration, beside each feature's own verify command.
 ${input.oraclesYaml ?? 'oracles: []'}
 
+# Checks run side by side, each in its own sandbox (default: one per core; 1 runs them one by one).
+# verify:
+#   concurrency: 2
+#   exclusive: [F3]      # features whose verify command needs the machine alone (ports, a database)
+
 # Done only when this holds on the harness's own evidence.
 done:
   features: all          # every feature in FEATURES.json passes its verify command

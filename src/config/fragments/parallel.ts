@@ -1,14 +1,11 @@
 import { z } from 'zod';
+import { concurrencyCount } from '../fields.ts';
 
 /** `parallel:`: planner, workers and a merge queue (parallel/, distributed/). */
 export const parallelSchema = z
   .strictObject({
     /** Absent: the serial loop. */
-    workers: z
-      .number()
-      .int()
-      .min(1)
-      .max(64)
+    workers: concurrencyCount
       .optional()
       .describe(
         'Workers in parallel git worktrees, with a planner and a merge queue (absent: the serial loop). `baton run --workers N` overrides.',
