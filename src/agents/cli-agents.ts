@@ -9,14 +9,14 @@ import { createGeminiParser } from './parsers/gemini.ts';
 import { createOpencodeParser } from './parsers/opencode.ts';
 import { createStreamAgent, resolveBinary, type PreparedCommand } from './stream-agent.ts';
 
-const defaultKeys: Record<CliAgentConfig['type'], string> = {
+export const defaultKeys: Record<CliAgentConfig['type'], string> = {
   'claude-code': 'ANTHROPIC_API_KEY',
   codex: 'OPENAI_API_KEY',
   gemini: 'GEMINI_API_KEY',
   opencode: 'OPENAI_API_KEY',
 };
 
-const binaries: Record<CliAgentConfig['type'], string> = {
+export const binaries: Record<CliAgentConfig['type'], string> = {
   'claude-code': 'claude',
   codex: 'codex',
   gemini: 'gemini',

@@ -7,6 +7,7 @@ import { allIterations, type RunState } from '../log/reducer.ts';
 import type { FakeModelScriptInput } from '../testing/fake-model/script.ts';
 import { registerControlCommands, workspaceOption } from './control-commands.ts';
 import { registerDistributedCommands } from './distributed-commands.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
 import type { ProgressStream } from './progress.ts';
 import { registerReportCommands } from './report-commands.ts';
 
@@ -420,6 +421,7 @@ export function createProgram(
   registerControlCommands(program, io);
   registerDistributedCommands(program, io);
   registerReportCommands(program, io);
+  registerDoctorCommand(program, io);
   return program;
 }
 

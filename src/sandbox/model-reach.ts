@@ -8,6 +8,11 @@ const providerHosts: Readonly<Record<string, string>> = {
   opencode: "its provider's host",
 };
 
+/** The host an agent CLI reaches by default; undefined when it depends on the CLI's own settings. */
+export function providerHost(type: string): string | undefined {
+  return type === 'opencode' ? undefined : providerHosts[type];
+}
+
 /**
  * An agent CLI calls its model from inside the worker's sandbox. With no network there it cannot, and
  * each session fails only after the CLI's own retries (minutes), or waits for a network to its time
