@@ -2,7 +2,7 @@
  * `baton doctor` (issue 16, deliver 5), through the CLI as a person runs it: each check on a machine or
  * workspace state where it holds, and where it fails, with the fix it names; exit 1 when a run is blocked.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -137,6 +137,17 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
       `${script} is on the host but not inside the bwrap sandbox`,
     );
     expect(check(hidden.report, 'agent program')?.fix).toContain(`readOnly: [${JSON.stringify(folder)}]`);
+    // `baton run` says the same when its first session cannot start the program.
+    git(workspace, 'commit', '-qam', 'the agent');
+    const run = spawnSync(process.execPath, [bin, 'run', '-C', workspace], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(`the agent program ${script} is on the host but not inside the sandbox`);
+    expect(run.stdout).toContain(
+      `fix: add its folder to sandbox.readOnly in baton.yaml (readOnly: [${JSON.stringify(folder)}])`,
+    );
     writeFileSync(
       join(workspace, 'baton.yaml'),
       `${readFileSync(join(workspace, 'baton.yaml'), 'utf8')}\nsandbox:\n  readOnly: [${JSON.stringify(folder)}]\n`,

@@ -1,4 +1,5 @@
 import type { AgentConfig } from '../config/resolve.ts';
+import { firstWord } from './agent-missing.ts';
 import { binaries, defaultKeys } from './cli-agents.ts';
 import { resolveBinary } from './stream-agent.ts';
 
@@ -12,15 +13,6 @@ export interface AgentFacts {
   readonly credential?: { readonly env: string; readonly optional: boolean };
   /** Its model endpoint when baton.yaml names one. */
   readonly baseUrl?: string;
-}
-
-/** The first word of a command line: the program a shell runs (quotes around it removed). */
-function firstWord(command: string | readonly string[]): string | undefined {
-  if (typeof command !== 'string') return command[0];
-  return command
-    .trim()
-    .split(/\s+/)[0]
-    ?.replace(/^['"]|['"]$/g, '');
 }
 
 export function agentFacts(config: AgentConfig): AgentFacts {

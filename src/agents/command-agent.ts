@@ -7,6 +7,7 @@ import { describeProcessEnd, runProcess } from '../util/run-process.ts';
 import { ioLimits } from '../util/limits.ts';
 import { describeUnsafeReason, readRegularFile, UnsafeFileError, writeNewFile } from '../util/safe-io.ts';
 import { sanitizeText, tail } from '../util/text.ts';
+import { agentMissingError, firstWord } from './agent-missing.ts';
 import type { Agent, AgentSessionOptions, AgentSessionResult } from './agent.ts';
 import type { CommandLine } from '../config/resolve.ts';
 import { defineAgent } from './define-agent.ts';
@@ -141,10 +142,7 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         );
       }
       if (result.exitCode === 127 && /not found|No such file/i.test(result.output)) {
-        throw new BatonError(`the agent command was not found: ${tail(result.output.trim(), 300)}`, {
-          code: 'AGENT_MISSING',
-          fix: 'install the agent program or correct agent.command in baton.yaml',
-        });
+        throw agentMissingError(firstWord(options.command) ?? '', tail(result.output.trim(), 300));
       }
       const handoff = readHandoff(handoffFile);
       const note = handoff.text.trim() === '' ? sanitizeText(result.stdout) : handoff.text;

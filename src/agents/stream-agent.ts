@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agentMissingError, findOnHost } from './agent-missing.ts';
 import { BatonError } from '../errors.ts';
 import { runProcess } from '../util/run-process.ts';
 import { ioLimits } from '../util/limits.ts';
@@ -39,6 +40,7 @@ export function resolveBinary(name: string, path = process.env.PATH): string {
 }
 
 function missing(binary: string, detail: string): BatonError {
+  if (findOnHost(binary) !== undefined) return agentMissingError(binary, detail);
   return new BatonError(`the agent CLI ${binary} could not be started: ${detail}`, {
     code: 'AGENT_MISSING',
     fix: `install it (e.g. npm install -g the agent's package) or set agent.binary in baton.yaml to its path`,

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { agentFacts, type AgentFacts } from '../agents/agent-facts.ts';
+import { findOnHost } from '../agents/agent-missing.ts';
 import { projectEnv } from '../checks/project-path.ts';
 import { loadConfig } from '../config/load.ts';
 import type { AgentConfig, Config } from '../config/resolve.ts';
@@ -119,12 +120,7 @@ async function programChecks(
 ): Promise<DoctorCheck[]> {
   const program = facts.program;
   if (program === undefined) return [skip('agent program', 'the harness runs this agent itself')];
-  const onHost = program.includes('/')
-    ? program
-    : (env.PATH ?? '')
-        .split(delimiter)
-        .map((folder) => join(folder, program))
-        .find((path) => isExecutable(path));
+  const onHost = findOnHost(program, env.PATH);
   if (onHost === undefined) {
     return [
       fail(
@@ -168,15 +164,6 @@ async function programChecks(
     return checks;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
   }
 }
 
@@ -310,10 +297,7 @@ async function identityCheck(workspace: string, env: NodeJS.ProcessEnv): Promise
 
 function nodeCheck(env: NodeJS.ProcessEnv): DoctorCheck {
   const path = projectEnv(env).PATH ?? '';
-  const node = path
-    .split(delimiter)
-    .map((folder) => join(folder, 'node'))
-    .find((candidate) => isExecutable(candidate));
+  const node = findOnHost('node', path);
   if (node === undefined) {
     return skip('node', "no node on the checks' PATH (a project without Node needs none)");
   }
