@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.ts';
 import { BatonError } from '../src/errors.ts';
 import { detectBwrap, foldersToMake } from '../src/sandbox/bwrap.ts';
+import { decideIdentity } from '../src/sandbox/effective-identity.ts';
 import { grantTreeToGroup } from '../src/sandbox/grant.ts';
 import { firstFreeId, resolveSandboxIdentity, sandboxIdentityFor } from '../src/sandbox/identity.ts';
 import { createSandbox } from '../src/sandbox/sandbox.ts';
@@ -69,6 +70,35 @@ describe('choosing the sandbox identity (pure parts)', () => {
     expect(auto?.uid).toBeGreaterThan(0);
     const passwd = readFileSync('/etc/passwd', 'utf8');
     expect(passwd.split('\n').map((line) => line.split(':')[2])).not.toContain(String(auto?.uid));
+  });
+
+  it('where bwrap cannot switch to that uid (no setpriv, a user-namespaced container), auto keeps the sandbox at uid 0 and says so; a named account is refused', () => {
+    const wanted = { uid: 2_000_000_000, gid: 2_000_000_000, label: 'uid 2000000000 (auto)' };
+    const cannotSwitch = (identity?: typeof wanted) =>
+      identity === undefined
+        ? { works: true, detail: 'bwrap works', fix: undefined }
+        : { works: false, detail: 'setpriv: setresuid failed: Invalid argument', fix: 'install util-linux' };
+    const auto = decideIdentity('auto', wanted, true, cannotSwitch);
+    expect(auto.identity).toBeUndefined();
+    expect(auto.warning).toMatch(
+      /could not run the sandbox as uid 2000000000 \(auto\) here \(setpriv: setresuid failed/,
+    );
+    expect(auto.warning).toMatch(
+      /can read root-only host files \(\/etc\/shadow, other repositories\); fix: install util-linux/,
+    );
+    const named = thrown(() => decideIdentity('builder', wanted, true, cannotSwitch));
+    expect(named.message).toMatch(/sandbox.user: builder cannot be used here: setpriv/);
+    expect(named.fix).toBe('install util-linux');
+    // It can switch: the uid of its own, no warning. No bwrap at all: not this decision's to say.
+    const works = () => ({ works: true, detail: 'bwrap works', fix: undefined });
+    expect(decideIdentity('auto', wanted, true, works)).toEqual({ identity: wanted, warning: undefined });
+    const none = () => ({ works: false, detail: 'bwrap is not installed', fix: 'install bubblewrap' });
+    expect(decideIdentity('auto', wanted, true, none).identity).toBe(wanted);
+    // Root inside on purpose (root, 0, an account with uid 0) is said as root; an unprivileged harness is not warned.
+    expect(decideIdentity(0, undefined, true, works).warning).toMatch(
+      /^sandbox.user: 0: workers and checks run as uid 0/,
+    );
+    expect(decideIdentity('auto', undefined, false, works).warning).toBeUndefined();
   });
 
   it('an account name that does not exist is refused with the fix', () => {
@@ -287,6 +317,29 @@ describe.runIf(asRoot && detectBwrap(sandboxIdentityFor(defaultSettings())).work
         expect(check.output).toMatch(/Permission denied/);
       } finally {
         rmSync(closed, { recursive: true, force: true });
+        rmSync(session, { recursive: true, force: true });
+      }
+    });
+
+    it('a workspace reached through a link (~/repo -> /data/repo) works; a session handed /dev/stderr is not refused', () => {
+      const real = tempDir('baton-identity-real-');
+      execFileSync('git', ['init', '-q', '-b', 'main', real]);
+      const link = join(tempDir('baton-identity-link-'), 'repo');
+      symlinkSync(real, link);
+      const session = mkdtempSync('/tmp/baton-identity-session-');
+      try {
+        const { sandbox } = createSandbox(link, defaultSettings());
+        const made = run(sandbox, link, 'echo x > made.txt && echo ok', [session]);
+        expect(made.output).toContain('ok');
+        expect(readFileSync(join(real, 'made.txt'), 'utf8')).toBe('x\n');
+        const wrapped = sandbox.wrap({
+          command: ['sh', '-c', 'echo to-stderr > "$0"', '/dev/stderr'],
+          env: process.env,
+          workspace: link,
+          writable: [session],
+        });
+        wrapped.release();
+      } finally {
         rmSync(session, { recursive: true, force: true });
       }
     });

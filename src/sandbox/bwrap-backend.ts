@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,8 @@ import { createCgroup, sweepStaleCgroups } from './cgroup.ts';
 import { commandArgv } from './command-argv.ts';
 import { defineSandboxBackend, type SandboxBackendInput } from './define-backend.ts';
 import { grantTreeToGroup } from './grant.ts';
-import { sandboxIdentityFor, type SandboxIdentity } from './identity.ts';
+import { effectiveIdentity } from './effective-identity.ts';
+import type { SandboxIdentity } from './identity.ts';
 import { filterEnv } from './policy.ts';
 import { BatonError } from '../errors.ts';
 import type { Sandbox, WrapRequest } from './sandbox.ts';
@@ -99,7 +100,10 @@ function readableChecker(identity: SandboxIdentity): (paths: readonly string[], 
   const checked = new Set<string>();
   return (paths, view) => {
     for (const path of paths) {
-      if (!isAbsolute(path) || checked.has(path) || madeInside(path, view)) continue;
+      // /dev and /proc name the sandbox's own devices and processes inside, not these host files.
+      if (!isAbsolute(path) || checked.has(path) || madeInside(path, view) || /^\/(dev|proc)\//.test(path)) {
+        continue;
+      }
       const stats = statOrUndefined(path);
       if (stats === undefined) continue;
       checkReachable(path, view, identity);
@@ -147,8 +151,11 @@ function treeGranter(
     const stats = statSync(root);
     const key = `${stats.dev}:${stats.ino}`;
     if (!session && granted.get(root) === key) return;
-    checkReachable(root, { hidden, bound: [root] }, identity);
-    grantTreeToGroup(root, identity.gid);
+    // The root is the person's workspace or a worktree the harness made, not the worker's: a link as
+    // its last step (~/repo -> /data/repo) is followed here; inside it, nothing is.
+    const real = realpathSync(root);
+    checkReachable(real, { hidden, bound: [real] }, identity);
+    grantTreeToGroup(real, identity.gid);
     granted.set(root, key);
   };
 }
@@ -157,9 +164,10 @@ function bwrapSandbox({ workspace, settings, proxy }: SandboxBackendInput): Sand
   const home = homedir();
   const hidden = [...new Set(['/tmp', '/run', '/var/tmp', '/home', '/root', home])];
   const tools = toolPaths(hidden, process.env.PATH);
-  const identity = sandboxIdentityFor(settings);
+  const { identity } = effectiveIdentity(settings);
   // What the harness writes from now on (git's checkouts, state files) stays writable by the group.
-  if (identity !== undefined) process.umask(0o002);
+  // (Only the group's bits are opened: a umask that keeps others out, e.g. 077, keeps them out still.)
+  if (identity !== undefined) process.umask(process.umask(0o002) & ~0o070);
   const grant = identity === undefined ? undefined : treeGranter(identity, hidden);
   const checkReadable = identity === undefined ? undefined : readableChecker(identity);
   return {
@@ -260,7 +268,7 @@ export const bwrapBackend = defineSandboxBackend({
   name: 'bwrap',
   isolates: true,
   routesThroughProxy: true,
-  available: (settings) => detectBwrap(sandboxIdentityFor(settings)),
+  available: (settings) => detectBwrap(effectiveIdentity(settings).identity),
   create: (input) => {
     sweepStaleCgroups();
     return bwrapSandbox(input);

@@ -6,7 +6,7 @@ import type { SandboxBackendName, SandboxSettings } from '../config/sandbox-sett
 import { BatonError, exitCodes } from '../errors.ts';
 import { sandboxBackend, sandboxBackends } from './backends.ts';
 import type { SandboxBackend } from './define-backend.ts';
-import { sandboxIdentityFor } from './identity.ts';
+import { effectiveIdentity } from './effective-identity.ts';
 import { startAllowlistProxy, type ProxyOptions, type RunningProxy } from './network-proxy.ts';
 
 export interface WrapRequest {
@@ -94,15 +94,14 @@ export function chooseSandboxBackend(settings: Pick<SandboxSettings, 'backend' |
   backend: SandboxBackend;
   warning: string | undefined;
 } {
-  const rootInside =
-    settings.user === 'root' && process.getuid?.() === 0
-      ? 'sandbox.user: root: workers and checks run as uid 0 inside the sandbox and can read root-only host files (/etc/shadow, other repositories); remove the setting to give them a uid of their own'
-      : undefined;
+  // Who an isolating backend runs workers as, said when it is bwrap's uid 0 (sandbox/effective-identity.ts).
+  const identityWarning = (backend: SandboxBackend): string | undefined =>
+    backend.name === 'bwrap' ? effectiveIdentity(settings).warning : undefined;
   if (settings.backend !== 'auto') {
     const backend = sandboxBackend(settings.backend);
     if (!backend.isolates) return { backend, warning: noneWarning };
     const availability = backend.available(settings);
-    if (availability.works) return { backend, warning: rootInside };
+    if (availability.works) return { backend, warning: identityWarning(backend) };
     throw new BatonError(`the ${backend.name} sandbox is required but unavailable: ${availability.detail}`, {
       code: 'SANDBOX_UNAVAILABLE',
       fix: availability.fix ?? `install what the ${backend.name} backend needs`,
@@ -113,7 +112,7 @@ export function chooseSandboxBackend(settings: Pick<SandboxSettings, 'backend' |
   for (const backend of Object.values(sandboxBackends)) {
     if (!backend.isolates) continue;
     const availability = backend.available(settings);
-    if (availability.works) return { backend, warning: rootInside };
+    if (availability.works) return { backend, warning: identityWarning(backend) };
     unavailable.push(`${availability.detail}; fix: ${availability.fix ?? ''}`);
   }
   return { backend: sandboxBackends.none, warning: `no sandbox: ${unavailable.join('; ')}` };
@@ -151,7 +150,7 @@ export async function prepareSandbox(
     removeFolder();
     throw error;
   }
-  const identity = sandboxIdentityFor(settings);
+  const { identity } = effectiveIdentity(settings);
   if (identity !== undefined) {
     // The sandbox's uid connects to the socket (write permission on it) through the folder (enter only).
     chownSync(socketDir, 0, identity.gid);
