@@ -4,7 +4,7 @@
  * waits on a clock: checks that can only pass together meet through files (a rendezvous), so running
  * them one after another fails them, and running them together passes them however slow the machine.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,7 +55,7 @@ async function run(
 function repository(): string {
   const workspace = tempDir();
   git(workspace, 'init', '-q');
-  writeFileSync(join(workspace, '.gitignore'), '.baton/\n*.started\n*.done\n');
+  writeFileSync(join(workspace, '.gitignore'), '.baton/\n*.started\n*.done\n*.running\n');
   return workspace;
 }
 
@@ -120,6 +120,54 @@ describe.runIf(detectBwrap().works)('checks side by side', () => {
       ['C', true],
       ['D', true],
     ]);
+  });
+
+  it('an exclusive check runs alone across batches too: the judge runs other checks beside the main verification', async () => {
+    const workspace = repository();
+    // Each refuses to overlap the other: it fails if the other's marker is there when it starts or ends.
+    const apart = (name: string, other: string) =>
+      `[ ! -e ${other}.running ] && touch ${name}.running && sleep 0.3 && [ ! -e ${other}.running ] && rm ${name}.running`;
+    const [main, overlay] = await Promise.all([
+      run(workspace, [spec('X', apart('X', 'Y'), true)], 2, 'main'),
+      run(workspace, [spec('Y', apart('Y', 'X')), spec('Z', apart('Z', 'X'))], 2, 'overlay'),
+    ]);
+    expect([...main, ...overlay].map((result) => [result.name, result.passed])).toEqual([
+      ['X', true],
+      ['Y', true],
+      ['Z', true],
+    ]);
+  });
+
+  it('a check its sandbox refuses ends the batch: nothing more starts, what runs is waited for, the error is thrown', async () => {
+    const workspace = repository();
+    const { sandbox: real } = createSandbox(workspace, configSchema.parse({ version: 1 }).sandbox);
+    const refusing = {
+      ...real,
+      wrap: (request: Parameters<typeof real.wrap>[0]) => {
+        if (JSON.stringify(request.command).includes('refused')) throw new Error('the sandbox refused it');
+        return real.wrap(request);
+      },
+    };
+    mkdirSync(join(workspace, '.baton', 'refusal'), { recursive: true });
+    const batch = runChecks(
+      [
+        spec('slow', 'sleep 0.5; touch slow.done'),
+        spec('refused', 'echo refused'),
+        spec('after', 'touch after.started'),
+      ],
+      {
+        workspace,
+        outputDir: join(workspace, '.baton', 'refusal'),
+        env: process.env,
+        signal: new AbortController().signal,
+        sandbox: refusing,
+      },
+      { concurrency: 2 },
+    );
+    await expect(batch).rejects.toThrow('the sandbox refused it');
+    expect(existsSync(join(workspace, 'slow.done'))).toBe(true);
+    expect(existsSync(join(workspace, 'after.started'))).toBe(false);
+    await real.close();
   });
 
   it('gives the same results, in the same order, with the same saved output, one by one and side by side', async () => {

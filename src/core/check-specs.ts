@@ -7,6 +7,7 @@ import { runCheck, type CheckContext, type CheckSpec } from '../checks/registry.
 import type { ProjectHook } from '../git/project-hooks.ts';
 import type { Feature } from '../workspace/features.ts';
 import { stateFiles } from '../workspace/paths.ts';
+import { checkGate } from './check-gate.ts';
 
 /**
  * What the harness runs as evidence, in one place for every mode (serial iteration, merge queue,
@@ -114,27 +115,45 @@ export async function runChecks(
   options: RunChecksOptions = {},
 ): Promise<CheckResult[]> {
   const runOne = async (spec: CheckSpec): Promise<CheckResult> => {
-    const first = await runCheck(spec, context);
-    const again =
-      !first.passed &&
-      !context.signal.aborted &&
-      options.passedBefore?.has(`${spec.kind}:${spec.name}`) === true;
-    return again ? runOnceMore(spec, first, context) : first;
+    const leave = await checkGate.enter(spec.exclusive === true);
+    try {
+      const first = await runCheck(spec, context);
+      const again =
+        !first.passed &&
+        !context.signal.aborted &&
+        options.passedBefore?.has(`${spec.kind}:${spec.name}`) === true;
+      return again ? await runOnceMore(spec, first, context) : first;
+    } finally {
+      leave();
+    }
   };
   const limit = Math.max(1, options.concurrency ?? 1);
   const results: CheckResult[] = new Array<CheckResult>(specs.length);
   const running = new Set<Promise<void>>();
+  // A check that throws (its sandbox refused it) ends the batch: nothing more starts, the running ones
+  // are waited for (their output folders stay theirs until they end), then the error is the caller's.
+  let failure: { readonly error: unknown } | undefined;
   for (const [index, spec] of specs.entries()) {
     const exclusive = spec.exclusive === true;
     // An exclusive check waits for every running one; any check waits for a free place.
-    while (running.size > 0 && (exclusive || running.size >= limit)) await Promise.race(running);
-    const run: Promise<void> = runOne(spec).then((result) => {
-      results[index] = result;
-      running.delete(run);
-    });
+    while (failure === undefined && running.size > 0 && (exclusive || running.size >= limit)) {
+      await Promise.race(running);
+    }
+    if (failure !== undefined) break;
+    const run: Promise<void> = runOne(spec)
+      .then(
+        (result) => {
+          results[index] = result;
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      )
+      .finally(() => running.delete(run));
     running.add(run);
     if (exclusive) await run;
   }
   await Promise.all(running);
+  if (failure !== undefined) throw failure.error;
   return results;
 }
