@@ -3,7 +3,7 @@
  * workspace state where it holds, and where it fails, with the fix it names; exit 1 when a run is blocked.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,22 @@ function setAgent(workspace: string, agentYaml: string, more = ''): void {
   writeFileSync(path, `${text}${more}`);
 }
 
+/** Every file and folder of the tree (not .git), with its mode and group. */
+function modes(root: string): Record<string, string> {
+  const found: Record<string, string> = {};
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (entry.name === '.git') continue;
+      const path = join(folder, entry.name);
+      const stats = lstatSync(path);
+      found[path] = `${stats.mode.toString(8)} ${String(stats.gid)}`;
+      if (entry.isDirectory()) walk(path);
+    }
+  };
+  walk(root);
+  return found;
+}
+
 const withoutKeys = (): NodeJS.ProcessEnv => {
   const env = { ...process.env };
   delete env.ANTHROPIC_API_KEY;
@@ -64,9 +80,13 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
     const workspace = await makeWorkspace({
       agentYaml: 'agent:\n  type: command\n  command: ["sh", "-c", "true"]\n  timeout: 1m',
     });
+    const before = modes(workspace);
     const { code, report } = await doctor(workspace);
     expect(code).toBe(0);
     expect(report.blocking).toBe(false);
+    // A diagnostic changes nothing of the person's checkout (as root a run shares it with the sandbox's
+    // group; doctor probes in a scratch folder instead).
+    expect(modes(workspace)).toEqual(before);
     expect(statuses(report)).toMatchObject({
       git: 'ok',
       'baton.yaml': 'ok',
@@ -124,6 +144,22 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
       detail: 'baton-no-such-agent is not on PATH',
     });
 
+    // A shell line: assignments before the program are skipped; a line that starts with a shell word is
+    // not guessed at; a relative program is the workspace's.
+    setAgent(workspace, 'agent:\n  type: command\n  command: FOO=1 BAR=2 sh -c true\n  timeout: 1m');
+    expect(check((await doctor(workspace)).report, 'agent program')?.detail).toMatch(
+      /\/sh, visible inside the sandbox$/,
+    );
+    setAgent(workspace, 'agent:\n  type: command\n  command: cd tools && ./run.sh\n  timeout: 1m');
+    expect(check((await doctor(workspace)).report, 'agent program')?.status).toBe('skip');
+    writeFileSync(join(workspace, 'agent.sh'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(workspace, 'agent.sh'), 0o755);
+    setAgent(workspace, 'agent:\n  type: command\n  command: ./agent.sh --go\n  timeout: 1m');
+    expect(check((await doctor(workspace)).report, 'agent program')).toMatchObject({
+      status: 'ok',
+      detail: `${join(workspace, 'agent.sh')}, in the workspace (which sessions see)`,
+    });
+
     // On the host, under /tmp: hidden inside the sandbox, which the person fixes with sandbox.readOnly.
     const folder = tempDir('baton-doctor-agent-');
     const script = join(folder, 'my-agent');
@@ -138,7 +174,8 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
     );
     expect(check(hidden.report, 'agent program')?.fix).toContain(`readOnly: [${JSON.stringify(folder)}]`);
     // `baton run` says the same when its first session cannot start the program.
-    git(workspace, 'commit', '-qam', 'the agent');
+    git(workspace, 'add', '-A');
+    git(workspace, 'commit', '-qm', 'the agent');
     const run = spawnSync(process.execPath, [bin, 'run', '-C', workspace], {
       encoding: 'utf8',
       timeout: 120_000,
@@ -166,6 +203,23 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
     expect(check(blind.report, 'credentials')).toMatchObject({ status: 'fail' });
     expect(check(blind.report, 'credentials')?.fix).toContain('export ANTHROPIC_API_KEY=');
     expect(check(blind.report, 'network')?.fix).toContain('sandbox.allow: [api.anthropic.com]');
+
+    // A wildcard rule allows the provider's host as the proxy would (no request is made to it).
+    setAgent(
+      workspace,
+      'agent:\n  type: claude-code',
+      '\nsandbox:\n  network: allowlist\n  allow: ["*.anthropic.com"]\n',
+    );
+    const wildcard = await doctor(workspace, [], { ...withoutKeys(), ANTHROPIC_API_KEY: 'x' });
+    expect(check(wildcard.report, 'network')?.detail).toBe(
+      'api.anthropic.com:443 is allowed through the proxy (*.anthropic.com)',
+    );
+    expect(check(wildcard.report, 'model endpoint')?.status).toBe('skip');
+    expect(wildcard.code).toBe(0);
+    writeFileSync(
+      join(workspace, 'baton.yaml'),
+      readFileSync(join(workspace, 'baton.yaml'), 'utf8').replace(/\nsandbox:\n[\s\S]*$/, '\n'),
+    );
 
     // A local model server (a listening loopback port stands in for it), allowed by host and port.
     const server = createServer((socket) => socket.end());
@@ -211,7 +265,11 @@ describe.runIf(detectBwrap().works)('baton doctor', () => {
     } finally {
       await redis.stop();
     }
-    const closed = await doctor(workspace, ['--redis', `redis://127.0.0.1:${String(await freePort())}`]);
+    const closed = await doctor(workspace, [
+      '--redis',
+      `redis://:hunter2-pw@127.0.0.1:${String(await freePort())}`,
+    ]);
+    expect(closed.text).not.toContain('hunter2-pw');
     expect(check(closed.report, 'redis')?.status).toBe('fail');
     expect(check(closed.report, 'redis')?.fix).toMatch(/redis-server/);
     expect(closed.code).toBe(1);

@@ -13,13 +13,20 @@ export interface AgentFacts {
   readonly credential?: { readonly env: string; readonly optional: boolean };
   /** Its model endpoint when baton.yaml names one. */
   readonly baseUrl?: string;
+  /** Why the program is not known without running the command (a shell line starting with `cd`). */
+  readonly unresolved?: string;
 }
 
 export function agentFacts(config: AgentConfig): AgentFacts {
   switch (config.type) {
     case 'command': {
       const program = firstWord(config.command);
-      return program === undefined || program === '' ? {} : { program: resolveBinary(program) };
+      return program === undefined
+        ? {
+            unresolved:
+              'a shell line that starts with a shell word: what it starts is known only when it runs',
+          }
+        : { program: program.includes('/') ? program : resolveBinary(program) };
     }
     case 'scripted':
       return {};

@@ -142,7 +142,11 @@ export function createCommandAgent(options: CommandAgentOptions): Agent {
         );
       }
       if (result.exitCode === 127 && /not found|No such file/i.test(result.output)) {
-        throw agentMissingError(firstWord(options.command) ?? '', tail(result.output.trim(), 300));
+        throw agentMissingError(
+          firstWord(options.command) ?? '',
+          tail(result.output.trim(), 300),
+          session.cwd,
+        );
       }
       const handoff = readHandoff(handoffFile);
       const note = handoff.text.trim() === '' ? sanitizeText(result.stdout) : handoff.text;

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { agentFacts, type AgentFacts } from '../agents/agent-facts.ts';
 import { findOnHost } from '../agents/agent-missing.ts';
 import { projectEnv } from '../checks/project-path.ts';
+import { matchRule, parseAllowList } from '../config/allow-rules.ts';
 import { loadConfig } from '../config/load.ts';
 import type { AgentConfig, Config } from '../config/resolve.ts';
 import { BatonError, describeError } from '../errors.ts';
@@ -119,8 +120,9 @@ async function programChecks(
   env: NodeJS.ProcessEnv,
 ): Promise<DoctorCheck[]> {
   const program = facts.program;
+  if (facts.unresolved !== undefined) return [skip('agent program', facts.unresolved)];
   if (program === undefined) return [skip('agent program', 'the harness runs this agent itself')];
-  const onHost = findOnHost(program, env.PATH);
+  const onHost = findOnHost(program, env.PATH, workspace);
   if (onHost === undefined) {
     return [
       fail(
@@ -130,14 +132,16 @@ async function programChecks(
       ),
     ];
   }
+  if (isInside(onHost, workspace)) {
+    return [ok('agent program', `${onHost}, in the workspace (which sessions see)`)];
+  }
+  // The probes run in a scratch folder standing in for the workspace: as root, a wrap gives its tree to
+  // the sandbox's group, and a diagnostic must not change the person's checkout.
   const scratch = mkdtempSync(join(tmpdir(), 'baton-doctor-'));
+  mkdirSync(join(scratch, 'work'));
+  mkdirSync(join(scratch, 'session'));
   try {
-    const inside = await runInside(sandbox, workspace, env, scratch, [
-      '/bin/sh',
-      '-c',
-      'command -v -- "$0"',
-      onHost,
-    ]);
+    const inside = await runInside(sandbox, scratch, env, ['/bin/sh', '-c', 'command -v -- "$0"', onHost]);
     if (inside.error !== undefined) return [fromError('agent program', inside.error, 'see the message')];
     if (inside.exitCode !== 0) {
       return [
@@ -150,7 +154,7 @@ async function programChecks(
     }
     const checks = [ok('agent program', `${onHost}, visible inside the sandbox`)];
     if (facts.versionArgs === undefined) return checks;
-    const version = await runInside(sandbox, workspace, env, scratch, [onHost, ...facts.versionArgs]);
+    const version = await runInside(sandbox, scratch, env, [onHost, ...facts.versionArgs]);
     const line = version.output.trim().split('\n')[0] ?? '';
     checks.push(
       version.exitCode === 0 && line !== ''
@@ -167,17 +171,20 @@ async function programChecks(
   }
 }
 
-/** A session's wrap (with a scratch folder, so the agent's own paths are checked as for a session). */
+/**
+ * A session's wrap (a writable scratch folder, so the agent's own paths are checked as for a session), in
+ * `scratch/work` instead of the workspace.
+ */
 async function runInside(
   sandbox: Sandbox,
-  workspace: string,
-  env: NodeJS.ProcessEnv,
   scratch: string,
+  env: NodeJS.ProcessEnv,
   command: readonly string[],
 ): Promise<{ exitCode: number | null; output: string; error?: unknown }> {
+  const workspace = join(scratch, 'work');
   let wrapped: ReturnType<Sandbox['wrap']>;
   try {
-    wrapped = sandbox.wrap({ command, env, workspace, writable: [scratch] });
+    wrapped = sandbox.wrap({ command, env, workspace, writable: [join(scratch, 'session')] });
   } catch (error) {
     return { exitCode: null, output: '', error };
   }
@@ -234,20 +241,29 @@ async function networkChecks(config: Config, facts: AgentFacts, sandbox: Sandbox
         `set sandbox.network: allowlist with sandbox.allow: [${endpoint === undefined ? host : endpoint.host}]`,
       ),
     );
-  } else if (!config.sandbox.allow.some((entry) => allows(entry, host, endpoint?.port))) {
-    checks.push(
-      fail(
-        'network',
-        `sandbox.allow does not name ${host}: the proxy will refuse the agent's requests`,
-        `add ${endpoint === undefined ? host : endpoint.host} to sandbox.allow in baton.yaml`,
-      ),
-    );
-  } else checks.push(ok('network', `${host} is allowed through the proxy`));
+  } else {
+    const port = endpointPort(endpoint);
+    const matched = matchRule(parseAllowList(config.sandbox.allow).rules, host, port);
+    if ('refused' in matched) {
+      checks.push(
+        fail(
+          'network',
+          matched.refused === 'port'
+            ? `sandbox.allow names ${host}, but not its port ${String(port)}: the proxy will refuse the agent's requests`
+            : `sandbox.allow does not name ${host}: the proxy will refuse the agent's requests`,
+          `add ${host}:${String(port)} to sandbox.allow in baton.yaml`,
+        ),
+      );
+    } else {
+      checks.push(
+        ok('network', `${host}:${String(port)} is allowed through the proxy (${matched.rule.text})`),
+      );
+    }
+  }
   if (endpoint === undefined) {
     checks.push(skip('model endpoint', `no baseUrl: ${host} is not probed from here`));
   } else {
-    const port = Number(endpoint.port === '' ? (endpoint.protocol === 'https:' ? 443 : 80) : endpoint.port);
-    const reached = await connects(endpoint.hostname, port);
+    const reached = await connects(endpoint.hostname, endpointPort(endpoint));
     checks.push(
       reached === true
         ? ok('model endpoint', `${endpoint.host} accepts connections`)
@@ -261,10 +277,11 @@ async function networkChecks(config: Config, facts: AgentFacts, sandbox: Sandbox
   return checks;
 }
 
-function allows(entry: string, host: string, port: string | undefined): boolean {
-  const [entryHost, entryPort] = entry.toLowerCase().split(':');
-  if (entryHost !== host.toLowerCase()) return false;
-  return entryPort === undefined || port === undefined || port === '' || entryPort === port;
+/** The port a request to `endpoint` goes to (443 for the provider's own host, named by no URL). */
+function endpointPort(endpoint: URL | undefined): number {
+  if (endpoint === undefined) return 443;
+  if (endpoint.port !== '') return Number(endpoint.port);
+  return endpoint.protocol === 'https:' ? 443 : 80;
 }
 
 function connects(host: string, port: number): Promise<true | string> {
@@ -313,13 +330,32 @@ function nodeCheck(env: NodeJS.ProcessEnv): DoctorCheck {
   }
 }
 
+function isInside(path: string, folder: string): boolean {
+  const relation = relative(folder, path);
+  return relation !== '' && !relation.startsWith('..') && !isAbsolute(relation);
+}
+
+/** A Redis URL as it may be shown: its password replaced. */
+function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(a Redis URL that does not parse)';
+  }
+}
+
 async function redisCheck(url: string): Promise<DoctorCheck> {
   const { checkRedis } = await import('../distributed/redis.ts');
+  const shown = shownUrl(url);
   try {
     await checkRedis(url);
-    return ok('redis', `${url} answers`);
+    return ok('redis', `${shown} answers`);
   } catch (error) {
-    return fromError('redis', error, 'start redis-server, or pass the right --redis URL');
+    const check = fromError('redis', error, 'start redis-server, or pass the right --redis URL');
+    return { ...check, detail: check.detail.replaceAll(url, shown) };
   }
 }
 
