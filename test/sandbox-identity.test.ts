@@ -16,7 +16,7 @@ import { configSchema } from '../src/config/schema.ts';
 import { BatonError } from '../src/errors.ts';
 import { detectBwrap, foldersToMake } from '../src/sandbox/bwrap.ts';
 import { decideIdentity } from '../src/sandbox/effective-identity.ts';
-import { grantTreeToGroup } from '../src/sandbox/grant.ts';
+import { grantTreeToGroup, maxGrantDepth } from '../src/sandbox/grant.ts';
 import { firstFreeId, resolveSandboxIdentity, sandboxIdentityFor } from '../src/sandbox/identity.ts';
 import { createSandbox } from '../src/sandbox/sandbox.ts';
 import { writeFileAtomic } from '../src/util/atomic-write.ts';
@@ -142,8 +142,12 @@ describe.runIf(asRoot)('granting a tree to the sandbox group (as root)', () => {
     symlinkSync(join(outside, 'host.txt'), join(root, 'link-to-host'));
     symlinkSync(join(outside, 'folder'), join(root, 'link-to-folder'));
     execFileSync('mkfifo', [join(root, 'fifo')]);
+    // A file a worker made setuid and setgid: with the sandbox's group it must not keep either bit.
+    writeFileSync(join(root, 'escalate'), '#!/bin/sh\n');
+    chmodSync(join(root, 'escalate'), 0o6755);
 
     const result = grantTreeToGroup(root, gid);
+    expect(statSync(join(root, 'escalate')).mode & 0o7777).toBe(0o775);
     expect(result.changed).toBeGreaterThanOrEqual(5);
     const file = statSync(join(root, 'src', 'deep', 'a.js'));
     expect(file.gid).toBe(gid);
@@ -164,6 +168,17 @@ describe.runIf(asRoot)('granting a tree to the sandbox group (as root)', () => {
     ).toEqual(hostBefore);
     // A second pass finds nothing to do.
     expect(grantTreeToGroup(root, gid).changed).toBe(0);
+  });
+
+  it('the walk stops at a depth no real tree reaches: a worker nesting folders thousands deep cannot exhaust its descriptors', () => {
+    const root = tempDir('baton-grant-deep-');
+    const levels = (count: number) => Array.from({ length: count }, () => 'd').join('/');
+    mkdirSync(join(root, levels(maxGrantDepth + 50)), { recursive: true });
+    writeFileSync(join(root, levels(5), 'shallow.txt'), 'x\n', { mode: 0o644 });
+    writeFileSync(join(root, levels(maxGrantDepth + 50), 'deep.txt'), 'x\n', { mode: 0o644 });
+    grantTreeToGroup(root, gid);
+    expect(statSync(join(root, levels(5), 'shallow.txt')).gid).toBe(gid);
+    expect(statSync(join(root, levels(maxGrantDepth + 50), 'deep.txt')).gid).toBe(0);
   });
 
   it('a state file the harness renames into a granted folder takes the group, group-writable', () => {

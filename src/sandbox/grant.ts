@@ -26,16 +26,25 @@ import { BatonError } from '../errors.ts';
 
 const skippedAtTop = new Set(['.git', '.baton']);
 
+/** How deep the walk goes below the root (a real tree is far shallower; see `grantTreeToGroup`). */
+export const maxGrantDepth = 100;
+
 export interface GrantResult {
   /** Entries whose group or mode changed. */
   readonly changed: number;
   readonly visited: number;
 }
 
+/**
+ * A folder: group rwx and setgid. A file: group rw (x where the owner has it), and never setuid or
+ * setgid: a file the worker made setgid would, with the sandbox's group, hand whoever runs it write
+ * access to the worktree (the kernel clears those bits when the group changes; they are not put back).
+ */
 function wantedMode(mode: number, isDirectory: boolean): number {
   const permissions = mode & 0o7777;
+  if (isDirectory) return permissions | 0o2070;
   const ownerExecute = (permissions & 0o100) !== 0;
-  return permissions | 0o060 | (isDirectory ? 0o2010 : ownerExecute ? 0o010 : 0);
+  return (permissions & ~0o6000) | 0o060 | (ownerExecute ? 0o010 : 0);
 }
 
 function grantDescriptor(fd: number, gid: number, isDirectory: boolean): boolean {
@@ -43,7 +52,7 @@ function grantDescriptor(fd: number, gid: number, isDirectory: boolean): boolean
   const mode = wantedMode(stats.mode, isDirectory);
   let changed = false;
   if (stats.gid !== gid) {
-    fchownSync(fd, -1, gid); // clears setgid on a file: set the mode after
+    fchownSync(fd, -1, gid); // the kernel clears setuid/setgid on a file here
     changed = true;
   }
   if (changed || (stats.mode & 0o7777) !== mode) {
@@ -79,7 +88,8 @@ function openNoFollow(path: string, directory: boolean): number | undefined {
 export function grantTreeToGroup(root: string, gid: number): GrantResult {
   let changed = 0;
   let visited = 0;
-  const walk = (fd: number, top: boolean): void => {
+  const walk = (fd: number, depth: number): void => {
+    const top = depth === 0;
     const folder = `/proc/self/fd/${fd}`;
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       if (top && skippedAtTop.has(entry.name)) continue;
@@ -94,7 +104,9 @@ export function grantTreeToGroup(root: string, gid: number): GrantResult {
         const stats = fstatSync(child);
         if (stats.isDirectory() !== isDirectory || (!isDirectory && !stats.isFile())) continue;
         if (grantDescriptor(child, gid, isDirectory)) changed += 1;
-        if (isDirectory) walk(child, false);
+        // One descriptor is held per level: a worker's folders nested thousands deep must not exhaust
+        // them. Below the cap nothing is granted (what the worker made there is its own uid's anyway).
+        if (isDirectory && depth + 1 < maxGrantDepth) walk(child, depth + 1);
       } finally {
         closeSync(child);
       }
@@ -110,7 +122,7 @@ export function grantTreeToGroup(root: string, gid: number): GrantResult {
   try {
     visited += 1;
     if (grantDescriptor(top, gid, true)) changed += 1;
-    walk(top, true);
+    walk(top, 0);
   } finally {
     closeSync(top);
   }
