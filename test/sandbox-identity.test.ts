@@ -101,6 +101,21 @@ describe('choosing the sandbox identity (pure parts)', () => {
     expect(decideIdentity('auto', undefined, false, works).warning).toBeUndefined();
   });
 
+  it('an account whose group others share (nobody: nogroup) is refused: the worktree is shared through that group', () => {
+    const passwd = readFileSync('/etc/passwd', 'utf8');
+    const nobody = /^nobody:[^:]*:\d+:(\d+):/m.exec(passwd)?.[1];
+    const sharing = passwd.split('\n').filter((line) => line.split(':')[3] === nobody).length;
+    if (nobody === undefined || sharing < 2) return; // this machine's nobody has a group of its own
+    const refusal = thrown(() => resolveSandboxIdentity('nobody', 0));
+    expect(refusal.message).toMatch(
+      new RegExp(`would share the worktree through group ${nobody}, which .* also belong`),
+    );
+    expect(refusal.fix).toContain('useradd --system --user-group baton-sandbox');
+    expect(
+      thrown(() => resolveSandboxIdentity(Number(/^nobody:[^:]*:(\d+):/m.exec(passwd)?.[1]), 0)).message,
+    ).toMatch(/would share the worktree/);
+  });
+
   it('an account name that does not exist is refused with the fix', () => {
     const refusal = thrown(() => resolveSandboxIdentity('no-such-account-here', 0));
     expect(refusal.message).toMatch(/not an account on this machine/);

@@ -54,6 +54,22 @@ function groupIds(): number[] {
   });
 }
 
+/**
+ * Who else is in group `gid` besides `name`: accounts whose primary group it is and listed members. The
+ * worktree is shared with the sandbox through its group, so that group must be the sandbox's alone.
+ */
+function othersInGroup(gid: number, name: string | undefined, known: readonly Account[]): string[] {
+  const primary = known
+    .filter((entry) => entry.gid === gid && entry.name !== name)
+    .map((entry) => entry.name);
+  const listed = readLines('/etc/group').flatMap((line) => {
+    const [, , id, members] = line.split(':');
+    if (id === undefined || Number(id) !== gid || members === undefined || members === '') return [];
+    return members.split(',').filter((member) => member !== '' && member !== name);
+  });
+  return [...new Set([...primary, ...listed])];
+}
+
 /** The subordinate ranges (/etc/subuid, /etc/subgid) container tools map users into. */
 function subordinateRanges(): { start: number; count: number }[] {
   return ['/etc/subuid', '/etc/subgid'].flatMap((path) =>
@@ -92,7 +108,8 @@ export function resolveSandboxIdentity(
   const known = accounts();
   if (setting === 'auto') {
     const account = known.find((entry) => entry.name === sandboxAccountName);
-    if (account !== undefined) {
+    // Its group must be its own (useradd makes one by default); else a uid and group of their own.
+    if (account !== undefined && othersInGroup(account.gid, account.name, known).length === 0) {
       return { uid: account.uid, gid: account.gid, label: `${sandboxAccountName} (uid ${account.uid})` };
     }
     const used = new Set([
@@ -107,6 +124,12 @@ export function resolveSandboxIdentity(
     typeof setting === 'number' ? setting : /^\d+$/.test(setting) ? Number(setting) : undefined;
   if (asNumber !== undefined) {
     if (asNumber === 0) return undefined;
+    refuseSharedGroup(
+      asNumber,
+      known.find((entry) => entry.uid === asNumber)?.name,
+      known,
+      `uid ${asNumber}`,
+    );
     return { uid: asNumber, gid: asNumber, label: `uid ${asNumber}` };
   }
   const account = known.find((entry) => entry.name === setting);
@@ -117,7 +140,25 @@ export function resolveSandboxIdentity(
     });
   }
   if (account.uid === 0) return undefined;
+  refuseSharedGroup(account.gid, account.name, known, account.name);
   return { uid: account.uid, gid: account.gid, label: `${account.name} (uid ${account.uid})` };
+}
+
+function refuseSharedGroup(
+  gid: number,
+  name: string | undefined,
+  known: readonly Account[],
+  shown: string,
+): void {
+  const others = othersInGroup(gid, name, known);
+  if (others.length === 0) return;
+  throw new BatonError(
+    `sandbox.user: ${shown} would share the worktree through group ${gid}, which ${others.slice(0, 5).join(', ')} also belong${others.length === 1 ? 's' : ''} to`,
+    {
+      code: 'CONFIG_INVALID',
+      fix: 'give the sandbox an account with a group of its own (useradd --system --user-group baton-sandbox), or set sandbox.user: auto in baton.yaml',
+    },
+  );
 }
 
 const resolved = new Map<string, SandboxIdentity | undefined>();
