@@ -143,6 +143,16 @@ async function programChecks(
   try {
     const inside = await runInside(sandbox, scratch, env, ['/bin/sh', '-c', 'command -v -- "$0"', onHost]);
     if (inside.error !== undefined) return [fromError('agent program', inside.error, 'see the message')];
+    if (inside.exitCode !== 0 && inside.output.trim() !== '') {
+      // `command -v` prints nothing when it finds nothing: this is the sandbox itself failing to start.
+      return [
+        fail(
+          'agent program',
+          `the sandbox could not start to look for ${onHost}: ${inside.output.trim().split('\n')[0] ?? ''}`,
+          'run baton doctor again; if it persists, the sandbox line above and docs/sandbox.md say what bwrap needs',
+        ),
+      ];
+    }
     if (inside.exitCode !== 0) {
       return [
         fail(
