@@ -46,18 +46,7 @@ export function bwrapArguments(
   }
   // No network at all (only a loopback of its own), no host processes, no capabilities, no terminal
   // injection, and the whole sandbox dies with the harness.
-  if (identity === undefined) args.push('--unshare-all', '--cap-drop', 'ALL');
-  else {
-    // As root, with a uid of its own: no user namespace (it would map uid 0 to host root); bwrap keeps
-    // only what setpriv needs to become that uid, and setpriv drops it all before the command starts.
-    args.push(
-      ...identityNamespaces,
-      '--cap-drop',
-      'ALL',
-      ...identityCapabilities.flatMap((cap) => ['--cap-add', cap]),
-    );
-  }
-  args.push('--die-with-parent', '--new-session', '--clearenv');
+  args.push(...isolation(identity), '--die-with-parent', '--new-session', '--clearenv');
   for (const [name, value] of Object.entries(policy.env)) args.push('--setenv', name, value);
   args.push('--chdir', policy.workspace, '--');
   if (identity !== undefined) args.push(...setprivPrefix(identity));
@@ -74,14 +63,20 @@ export function bwrapArguments(
   return args;
 }
 
-const identityNamespaces = [
-  '--unshare-ipc',
-  '--unshare-pid',
-  '--unshare-net',
-  '--unshare-uts',
-  '--unshare-cgroup-try',
-];
-const identityCapabilities = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'];
+/**
+ * The namespaces and capabilities of a sandbox. As root with a uid of its own: no user namespace (it
+ * would map uid 0 to host root); bwrap keeps only what setpriv needs to become that uid, and setpriv
+ * drops it all before the command starts.
+ */
+function isolation(identity: SandboxIdentity | undefined): string[] {
+  if (identity === undefined) return ['--unshare-all', '--cap-drop', 'ALL'];
+  return [
+    ...['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'],
+    '--cap-drop',
+    'ALL',
+    ...['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'].flatMap((cap) => ['--cap-add', cap]),
+  ];
+}
 
 /** Become the sandbox's uid and gid, no other group, no capability left in any set. */
 function setprivPrefix(identity: SandboxIdentity): string[] {
@@ -118,19 +113,12 @@ export interface Detection {
 const cached = new Map<string, Detection>();
 
 function probeArguments(identity: SandboxIdentity | undefined): string[] {
-  const base = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  if (identity === undefined) {
-    return [...base, '--unshare-all', '--cap-drop', 'ALL', '--die-with-parent', '--', 'true'];
-  }
   return [
-    ...base,
-    ...identityNamespaces,
-    '--cap-drop',
-    'ALL',
-    ...identityCapabilities.flatMap((cap) => ['--cap-add', cap]),
+    ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
+    ...isolation(identity),
     '--die-with-parent',
     '--',
-    ...setprivPrefix(identity),
+    ...(identity === undefined ? [] : setprivPrefix(identity)),
     'true',
   ];
 }
